@@ -1,0 +1,83 @@
+"""Hidden checks for exercise 03 (concurrent fetch)."""
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    SourceFailed,
+    expect_elapsed_at_most,
+    expect_equal,
+    expect_no_blocking,
+    expect_no_pending_tasks,
+)
+
+DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8}
+
+ORDER = dict(
+    misconception="Results should follow the order of the input, not the order in which "
+    "the downloads happened to finish.",
+    next_step="asyncio.gather returns results in the order of its arguments; if you "
+    "collect results as they complete, put each one back in its slot.",
+)
+
+
+@pytest.fixture
+def io(sim, student):
+    fake = FakeIO(sim, DELAYS)
+    student.replace("fetch", fake.fetch)
+    return fake
+
+
+@pytest.mark.task(1)
+def test_results_in_input_order(student, sim, io):
+    # "c" finishes before "a": completion order differs from input order.
+    results = sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+    expect_equal(results, [io.expected(s) for s in "abc"],
+                 call="fetch_all(['a', 'b', 'c'])", **ORDER)
+
+
+@pytest.mark.task(1)
+def test_fetches_run_concurrently(student, sim, io):
+    sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+    expect_elapsed_at_most(sim, 1.2, what="fetch_all(['a', 'b', 'c'])")
+    expect_no_pending_tasks(sim, what="fetch_all")
+
+
+@pytest.mark.task(1)
+def test_never_blocks_the_loop(student, sim, io):
+    sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+    expect_no_blocking(sim)
+
+
+@pytest.mark.task(1)
+def test_any_number_of_sources(student, sim, io):
+    expect_equal(sim.run(student.fetch_all([]), what="fetch_all"), [], call="fetch_all([])",
+                 misconception="With nothing to fetch, the answer is an empty list.",
+                 next_step="Make sure your code handles an empty list of sources.")
+    many = [f"s{i}" for i in range(12)]
+    expect_equal(sim.run(student.fetch_all(many), what="fetch_all"),
+                 [io.expected(s) for s in many], call=f"fetch_all({many!r})", **ORDER)
+
+
+@pytest.mark.task(2)
+def test_failing_source_becomes_none(student, sim):
+    io = FakeIO(sim, DELAYS, failing={"b": SourceFailed("b is down")})
+    student.replace("fetch", io.fetch)
+    results = sim.run(student.fetch_all_safe(["a", "b", "c"]), what="fetch_all_safe")
+    expect_equal(
+        results, [io.expected("a"), None, io.expected("c")],
+        call="fetch_all_safe(['a', 'b', 'c']) with 'b' failing",
+        misconception="By default one failure inside gather propagates and the other "
+        "results are lost to the caller.",
+        next_step="Ask gather for the exceptions as values (return_exceptions=True) and "
+        "replace them with None.",
+    )
+
+
+@pytest.mark.task(2)
+def test_safe_fetches_run_concurrently(student, sim):
+    io = FakeIO(sim, DELAYS, failing={"c": SourceFailed("c is down")})
+    student.replace("fetch", io.fetch)
+    sim.run(student.fetch_all_safe(["a", "b", "c"]), what="fetch_all_safe")
+    expect_elapsed_at_most(sim, 1.2, what="fetch_all_safe(['a', 'b', 'c'])")
+    expect_no_pending_tasks(sim, what="fetch_all_safe")

@@ -1,0 +1,53 @@
+"""Entry point of the grading child process: run one hidden suite against one module.
+
+Started by :mod:`grader.runner` in its own session and temporary directory. It ends
+with ``os._exit`` so a non-daemon thread left by student code cannot keep it alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="grader.child")
+    parser.add_argument("--suite", type=Path, required=True)
+    parser.add_argument("--student", type=Path, required=True)
+    parser.add_argument("--module-name", required=True)
+    parser.add_argument("--results-fd", type=int, required=True)
+    parser.add_argument("--time-limit", type=float, required=True)
+    args = parser.parse_args(argv)
+
+    import pytest
+
+    from grader import plugin
+
+    plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit)
+    suite_dir = args.suite if args.suite.is_dir() else args.suite.parent
+    code = pytest.main(
+        [
+            str(args.suite),
+            "-q",
+            "--no-header",
+            "-p", "no:cacheprovider",
+            "-p", "no:warnings",
+            "-p", "no:asyncio",
+            "-p", "pytest_timeout",
+            f"--timeout={args.time_limit}",
+            "--rootdir", str(suite_dir),
+            "--confcutdir", str(suite_dir),
+            "-o", "python_files=test_*.py",
+            "-o", "console_output_style=classic",
+        ],
+        plugins=[plugin],
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(code))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Exercise metadata: one small versioned TOML file per exercise, loaded into frozen data.
+
+Kept beside the exercise (``.meta/exercise.toml``) rather than in one course-wide file,
+so an exercise folder is self-contained. A file with a newer ``format_version`` than
+this grader understands is refused, not half-read.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import MetadataError
+
+__all__ = ["FORMAT_VERSION", "Check", "ExerciseMeta", "Hint", "load_metadata"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # the hidden test is test_<name>
+    title: str
+    task: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Hint:
+    task: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ExerciseMeta:
+    title: str
+    module: str  # the stub's file name, e.g. "fetcher.py"
+    concepts: tuple[str, ...]
+    checks: tuple[Check, ...]
+    hints: tuple[Hint, ...]
+    time_limit: float  # real seconds per check: a safety net, never a verdict on speed
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+
+def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path, where: str = "") -> Any:
+    field = f"{where}{key}"
+    if key not in data:
+        raise MetadataError(path, field, "is missing")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise MetadataError(path, field, f"must be a {names}, not {type(value).__name__}")
+    return value
+
+
+def load_metadata(path: Path) -> ExerciseMeta:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MetadataError(path, "(file)", "does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MetadataError(path, "(file)", f"is not valid TOML ({exc})") from None
+
+    version = _require(data, "format_version", int, path)
+    if version > FORMAT_VERSION:
+        raise MetadataError(
+            path, "format_version",
+            f"is {version}, newer than this grader understands ({FORMAT_VERSION}); "
+            "upgrade the grader",
+        )
+    title = _require(data, "title", str, path)
+    module = _require(data, "module", str, path)
+    if not module.endswith(".py") or "/" in module:
+        raise MetadataError(path, "module", "must be a bare file name ending in .py")
+    concepts = _require(data, "concepts", list, path)
+    if not concepts or not all(isinstance(c, str) for c in concepts):
+        raise MetadataError(path, "concepts", "must be a non-empty list of strings")
+    time_limit = float(data.get("time_limit", 5.0))
+    if not 0 < time_limit <= 120:
+        raise MetadataError(path, "time_limit", "must be between 0 and 120 seconds")
+
+    checks = []
+    for i, raw in enumerate(_require(data, "checks", list, path)):
+        where = f"checks[{i}]."
+        if not isinstance(raw, dict):
+            raise MetadataError(path, f"checks[{i}]", "must be a table")
+        points = _require(raw, "points", int, path, where)
+        if points <= 0:
+            raise MetadataError(path, f"{where}points", "must be positive")
+        checks.append(
+            Check(
+                name=_require(raw, "name", str, path, where),
+                title=_require(raw, "title", str, path, where),
+                task=_require(raw, "task", int, path, where),
+                points=points,
+            )
+        )
+    if not checks:
+        raise MetadataError(path, "checks", "must list at least one check")
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        raise MetadataError(path, "checks", "has a duplicate name")
+
+    hints = []
+    for i, raw in enumerate(data.get("hints", [])):
+        where = f"hints[{i}]."
+        if not isinstance(raw, dict):
+            raise MetadataError(path, f"hints[{i}]", "must be a table")
+        hints.append(Hint(task=_require(raw, "task", int, path, where),
+                          text=_require(raw, "text", str, path, where)))
+
+    return ExerciseMeta(
+        title=title,
+        module=module,
+        concepts=tuple(concepts),
+        checks=tuple(checks),
+        hints=tuple(hints),
+        time_limit=time_limit,
+    )

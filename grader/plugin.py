@@ -1,0 +1,174 @@
+"""The pytest plugin that runs hidden suites inside the grading child process.
+
+All pytest hooks live here. It provides the ``student`` and ``sim`` fixtures, registers
+the ``task`` marker, and writes one JSON line per check to the result channel the
+parent opened for this run (never stdout, which student code can flood or forge).
+
+It is configured by :func:`configure` before ``pytest.main`` starts, because the child
+process is the only user and a module-level setting is simpler than plumbing options.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.classify import classify_exception
+from grader.feedback import Feedback
+from grader.simulation import StudentAborted, Simulation
+from grader.student import StudentImportError, StudentModule, import_student_module
+
+__all__ = ["configure"]
+
+
+@dataclass
+class _Settings:
+    student_file: Path
+    module_name: str
+    results_fd: int
+    time_limit: float
+
+
+_settings: _Settings | None = None
+
+
+def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float) -> None:
+    global _settings
+    _settings = _Settings(student_file, module_name, results_fd, time_limit)
+
+
+def _emit(record: dict[str, Any]) -> None:
+    assert _settings is not None
+    line = (json.dumps(record, default=str) + "\n").encode()
+    os.write(_settings.results_fd, line)
+
+
+def check_name(item: pytest.Item) -> str:
+    name = getattr(item, "originalname", item.name)
+    return name.removeprefix("test_")
+
+
+def task_number(item: pytest.Item) -> int | None:
+    marker = item.get_closest_marker("task")
+    if marker is None:
+        return None
+    return int(marker.args[0] if marker.args else marker.kwargs.get("taskno", 0))
+
+
+# -- hooks ----------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "task(n): the task number of the exercise this check grades")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _emit({"event": "collected", "checks": [check_name(i) for i in items]})
+
+
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    _emit({"event": "start", "check": location[2].split("[")[0].removeprefix("test_")})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    try:
+        return (yield)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        raise StudentAborted(exc) from exc
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    phases = item.stash.setdefault(_phases_key, [])
+    phases.append((call.when, call.excinfo, report))
+    if call.when == "teardown":
+        _emit(_record_for(item, phases))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _emit({"event": "end", "exitstatus": int(exitstatus)})
+
+
+_phases_key = pytest.StashKey[list]()
+_sim_key = pytest.StashKey[Simulation]()
+
+
+def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
+    assert _settings is not None
+    status, feedback, trace = "passed", None, ""
+    duration = 0.0
+    for when, excinfo, report in phases:
+        duration += report.duration
+        if status != "passed":
+            continue
+        if excinfo is not None:
+            status, feedback, trace = classify_exception(
+                excinfo.value, _settings.student_file, _settings.time_limit
+            )
+        elif report.skipped and when != "teardown":
+            status, feedback = "error", Feedback(
+                "The check was skipped from inside your code, so it earns nothing.",
+                next_step="Don't call pytest.skip/xfail from your module.",
+            )
+    sim = item.stash.get(_sim_key, None)
+    record: dict[str, Any] = {
+        "event": "result",
+        "check": check_name(item),
+        "task": task_number(item),
+        "status": status,
+        "feedback": feedback.to_dict() if feedback else None,
+        "traceback": trace,
+        "duration": round(duration, 6),
+    }
+    if sim is not None and (sim.operations or sim.budget is not None):
+        record["sim_elapsed"] = round(sim.elapsed, 6)
+        record["timeline"] = sim.timeline()
+    return record
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _student_import() -> Any:
+    assert _settings is not None
+    try:
+        return import_student_module(_settings.student_file, _settings.module_name)
+    except StudentImportError as exc:
+        return exc
+
+
+@pytest.fixture
+def student(_student_import: Any) -> Any:
+    """The student's module; missing names fail with one friendly message."""
+    assert _settings is not None
+    if isinstance(_student_import, StudentImportError):
+        raise StudentImportError(
+            _student_import.feedback,
+            _student_import.traceback_text,
+            timed_out=_student_import.timed_out,
+        )
+    proxy = StudentModule(_student_import, _settings.student_file)
+    yield proxy
+    proxy.restore()
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest, student: StudentModule) -> Any:
+    """A fresh simulated world (virtual clock, blocking detection) for one check."""
+    simulation = Simulation(student_file=student.path)
+    simulation.start([student.module])
+    request.node.stash[_sim_key] = simulation
+    started = time.perf_counter()
+    yield simulation
+    simulation.finish()
+    simulation.real_seconds = time.perf_counter() - started

@@ -1,0 +1,58 @@
+"""The API hidden suites are written against; everything here is documented and stable.
+
+A hidden test is a plain function taking the ``student`` and ``sim`` fixtures (provided
+by :mod:`grader.plugin`), marked with its task number::
+
+    @pytest.mark.task(1)
+    def test_fetches_run_concurrently(student, sim):
+        io = FakeIO(sim, {"a": 1.0, "b": 0.5, "c": 0.8})
+        student.replace("fetch", io.fetch)
+        sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+        expect_elapsed_at_most(sim, 1.2, what="fetch_all")
+
+``sim.run`` drives the student's coroutine on a virtual clock; the ``expect_*`` helpers
+fail with teaching messages; ``fail`` writes one by hand.
+"""
+
+from grader.expectations import (
+    CancelOutcome,
+    describe_violation,
+    expect_all_awaited,
+    expect_elapsed_at_most,
+    expect_equal,
+    expect_no_blocking,
+    expect_no_pending_tasks,
+    expect_peak_at_most,
+    ran_one_after_another,
+    run_and_cancel,
+    same_value,
+)
+from grader.fake_io import FakeIO, SourceFailed
+from grader.feedback import CheckFailed, Feedback, fail
+from grader.simulation import Operation, SimulatedTimeout, Simulation
+from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop, Violation
+
+__all__ = [
+    "CancelOutcome",
+    "CheckFailed",
+    "FakeIO",
+    "Feedback",
+    "Operation",
+    "SimulatedTimeout",
+    "Simulation",
+    "SimulationDeadlock",
+    "SourceFailed",
+    "VirtualClockLoop",
+    "Violation",
+    "describe_violation",
+    "expect_all_awaited",
+    "expect_elapsed_at_most",
+    "expect_equal",
+    "expect_no_blocking",
+    "expect_no_pending_tasks",
+    "expect_peak_at_most",
+    "fail",
+    "ran_one_after_another",
+    "run_and_cancel",
+    "same_value",
+]

@@ -1,0 +1,278 @@
+"""An asyncio event loop whose clock is simulated, so timing verdicts never depend on load.
+
+Why a custom loop rather than measuring real time: on a busy machine a correct solution
+can take twice its nominal time, and a check that simulates 3 s of I/O would cost 3 real
+seconds. Here ``loop.time()`` is virtual. Whenever nothing is ready to run and no
+executor job is doing real work, the clock jumps straight to the next timer, so
+``asyncio.sleep(1.0)`` costs microseconds and always "takes" exactly 1.0 s.
+
+Blocking is detected explicitly instead of inferred from slowness:
+
+* every callback is charged its *thread CPU time* (``time.thread_time``), which stays
+  flat under load where wall-clock time does not; a step over the budget is recorded
+  as a :class:`Violation`;
+* ``time.sleep`` is patched by :mod:`grader.blocking`; on the loop thread it records a
+  violation and advances the virtual clock by the requested amount (the loop really was
+  frozen for that long in the student's model of the world).
+
+Executor jobs are accounted for so the clock never jumps while a worker thread could
+still hand back a result "now": a job counts as busy from submission until its result
+has been delivered to the loop, except while it sleeps virtually (``time.sleep`` inside
+a job waits for the virtual clock) or waits for a free worker in a pool whose workers
+are all asleep. Both exceptions are decided from counts, never from real time.
+
+This module leans on private asyncio internals (``_run_once``, ``_ready``,
+``_scheduled``, ``_call_soon``, ``TimerHandle._when``); CI runs the engine tests on every
+supported Python for that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import heapq
+import itertools
+import threading
+import time
+from asyncio import events
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SimulationDeadlock", "VirtualClockLoop", "Violation"]
+
+DEFAULT_CPU_BUDGET = 0.05
+"""Thread CPU seconds one callback may use before it counts as blocking the loop."""
+
+DEADLOCK_GRACE = 1.0
+"""Real seconds the loop waits for outside events when nothing at all is scheduled."""
+
+_real_thread_time = time.thread_time
+_job_of_thread = threading.local()
+
+
+class SimulationDeadlock(RuntimeError):
+    """Raised when every task waits and nothing (timer, job, I/O) could ever wake one."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way student code froze the event loop, with where it happened."""
+
+    kind: str  # "sleep" or "cpu"
+    seconds: float
+    at: float  # virtual time when it happened
+    where: str  # "fetcher.py:12 in fetch_one" or a task's coroutine name
+    detail: str = ""
+
+
+@dataclass
+class _Job:
+    executor: concurrent.futures.Executor | None
+    state: str = "queued"  # queued -> running <-> sleeping -> finished
+    real_work: bool = True  # False for jobs we cannot see inside (process pools)
+
+
+@dataclass(order=True)
+class _Sleeper:
+    wake_at: float
+    seq: int
+    job: _Job = field(compare=False)
+    event: threading.Event = field(compare=False)
+
+
+class _MeasuredHandle(events.Handle):
+    """A callback handle that charges its thread CPU time to the loop."""
+
+    __slots__ = ()
+
+    def _run(self) -> None:
+        start = _real_thread_time()
+        super()._run()
+        cost = _real_thread_time() - start
+        loop = self._loop
+        if cost > loop.cpu_budget and not self._cancelled:
+            loop._record_cpu_violation(self._callback, cost)
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """A selector loop with a simulated clock and a record of blocking violations."""
+
+    def __init__(
+        self,
+        *,
+        cpu_budget: float = DEFAULT_CPU_BUDGET,
+        deadlock_grace: float = DEADLOCK_GRACE,
+        describe_location: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.cpu_budget = cpu_budget
+        self.deadlock_grace = deadlock_grace
+        self.violations: list[Violation] = []
+        self._describe_location = describe_location or (lambda: "")
+        self._now = 0.0
+        self._lock = threading.Lock()
+        self._jobs: list[_Job] = []
+        self._sleepers: list[_Sleeper] = []
+        self._seq = itertools.count()
+        # A roomy default pool: jobs rarely wait for a worker, and when they do the
+        # capacity rule in _jobs_idle() keeps the clock honest.
+        self.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="sim-worker")
+        )
+
+    # -- the clock ---------------------------------------------------------------------
+
+    def time(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward, as if the loop thread had been frozen for ``seconds``."""
+        if seconds > 0:
+            with self._lock:
+                self._now += seconds
+
+    def _call_soon(self, callback, args, context):  # type: ignore[no-untyped-def]
+        handle = _MeasuredHandle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
+    def _next_timer(self) -> float | None:
+        scheduled = self._scheduled
+        while scheduled and scheduled[0]._cancelled:
+            # Same lazy clean-up the base loop does, so a cancelled timer never
+            # drags the clock forward.
+            self._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)._scheduled = False
+        return scheduled[0]._when if scheduled else None
+
+    def _run_once(self) -> None:
+        deadlock_suspected = False
+        with self._lock:
+            if not self._ready and self._jobs_idle():
+                timer = self._next_timer()
+                sleeper = self._sleepers[0].wake_at if self._sleepers else None
+                candidates = [t for t in (timer, sleeper) if t is not None]
+                if candidates:
+                    self._now = max(self._now, min(candidates))
+                    self._wake_due_sleepers()
+                elif not self._jobs:
+                    deadlock_suspected = True
+        if deadlock_suspected:
+            self._wait_for_outside_event()
+        super()._run_once()
+
+    def _wait_for_outside_event(self) -> None:
+        """Nothing can wake a task from inside: give outside threads a real grace period."""
+        events_ = self._selector.select(self.deadlock_grace)
+        if not events_:
+            raise SimulationDeadlock(
+                "every task is waiting and nothing is scheduled that could wake one"
+            )
+        self._process_events(events_)
+
+    # -- executor jobs -----------------------------------------------------------------
+
+    def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def]
+        self._check_closed()
+        is_thread_pool = executor is None or isinstance(
+            executor, concurrent.futures.ThreadPoolExecutor
+        )
+        job = _Job(executor=executor, real_work=True)
+        target = func
+        if is_thread_pool:
+            target = _JobCall(self, job, func, args)
+            args = ()
+        with self._lock:
+            self._jobs.append(job)
+        future = super().run_in_executor(executor, target, *args)
+        future.add_done_callback(lambda _f: self._forget_job(job))
+        return future
+
+    def _forget_job(self, job: _Job) -> None:
+        with self._lock:
+            self._jobs.remove(job)
+
+    def _jobs_idle(self) -> bool:
+        """True when no executor job can produce anything without the clock moving."""
+        started: dict[int, int] = {}
+        for job in self._jobs:
+            if job.state in ("running", "sleeping", "finished"):
+                started[id(job.executor)] = started.get(id(job.executor), 0) + 1
+        for job in self._jobs:
+            if job.state == "sleeping":
+                continue
+            if job.state == "queued" and self._pool_full(job.executor, started):
+                continue
+            return False
+        return True
+
+    def _pool_full(self, executor: Any, started: dict[int, int]) -> bool:
+        pool = executor if executor is not None else self._default_executor
+        capacity = getattr(pool, "_max_workers", None)
+        if capacity is None:
+            return False
+        return started.get(id(executor), 0) >= capacity
+
+    def _wake_due_sleepers(self) -> None:
+        while self._sleepers and self._sleepers[0].wake_at <= self._now:
+            sleeper = heapq.heappop(self._sleepers)
+            sleeper.job.state = "running"
+            sleeper.event.set()
+
+    def sleep_in_job(self, job: _Job, seconds: float) -> None:
+        """Called on a worker thread: block it until the virtual clock has moved on."""
+        event = threading.Event()
+        with self._lock:
+            job.state = "sleeping"
+            heapq.heappush(
+                self._sleepers, _Sleeper(self._now + max(seconds, 0.0), next(self._seq), job, event)
+            )
+        self._write_to_self()
+        while not event.wait(0.5):
+            if self.is_closed():
+                return
+
+    # -- violations --------------------------------------------------------------------
+
+    def record_sleep_violation(self, seconds: float, where: str) -> None:
+        self.violations.append(Violation("sleep", seconds, self._now, where))
+        self.advance(seconds)
+
+    def _record_cpu_violation(self, callback: Any, cost: float) -> None:
+        owner = getattr(callback, "__self__", None)
+        where = _describe_callback_owner(owner) or getattr(callback, "__qualname__", "a callback")
+        self.violations.append(Violation("cpu", cost, self._now, where))
+
+
+class _JobCall:
+    """Runs one executor job on a worker thread, marking the thread as simulated."""
+
+    def __init__(self, loop: VirtualClockLoop, job: _Job, func: Callable, args: tuple) -> None:
+        self.loop, self.job, self.func, self.args = loop, job, func, args
+
+    def __call__(self) -> Any:
+        with self.loop._lock:
+            self.job.state = "running"
+        _job_of_thread.current = (self.loop, self.job)
+        try:
+            return self.func(*self.args)
+        finally:
+            _job_of_thread.current = None
+            with self.loop._lock:
+                self.job.state = "finished"
+
+
+def current_job() -> tuple[VirtualClockLoop, _Job] | None:
+    """The (loop, job) whose executor job runs on this thread, if any."""
+    return getattr(_job_of_thread, "current", None)
+
+
+def _describe_callback_owner(owner: Any) -> str:
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        name = getattr(coro, "__qualname__", None) or owner.get_name()
+        return f"{name}()"
+    return ""
