@@ -55,7 +55,7 @@ def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path, wh
     if key not in data:
         raise MetadataError(path, field, "is missing")
     value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise MetadataError(path, field, f"must be a {names}, not {type(value).__name__}")
     return value

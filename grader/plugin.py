@@ -21,7 +21,7 @@ import pytest
 
 from grader.classify import classify_exception
 from grader.feedback import Feedback
-from grader.simulation import StudentAborted, Simulation
+from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 
 __all__ = ["configure"]

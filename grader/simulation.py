@@ -22,7 +22,7 @@ from typing import Any
 
 from grader.blocking import SleepGuard
 from grader.feedback import Feedback
-from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop, Violation
+from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted"]
 

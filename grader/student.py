@@ -70,7 +70,7 @@ def import_student_module(path: Path, module_name: str) -> types.ModuleType:
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
         raise StudentImportError(explain_syntax_error(exc, filename)) from None
-    except BaseException as exc:  # noqa: BLE001 - student code may raise anything, even SystemExit
+    except BaseException as exc:
         sys.modules.pop(module_name, None)
         if type(exc).__name__ == "Failed" and str(exc).startswith("Timeout"):
             raise StudentImportError(

@@ -30,7 +30,7 @@ from grader.expectations import (
 from grader.fake_io import FakeIO, SourceFailed
 from grader.feedback import CheckFailed, Feedback, fail
 from grader.simulation import Operation, SimulatedTimeout, Simulation
-from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop, Violation
+from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = [
     "CancelOutcome",
@@ -42,8 +42,8 @@ __all__ = [
     "Simulation",
     "SimulationDeadlock",
     "SourceFailed",
-    "VirtualClockLoop",
     "Violation",
+    "VirtualClockLoop",
     "describe_violation",
     "expect_all_awaited",
     "expect_elapsed_at_most",

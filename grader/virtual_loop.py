@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SimulationDeadlock", "VirtualClockLoop", "Violation"]
+__all__ = ["SimulationDeadlock", "Violation", "VirtualClockLoop"]
 
 DEFAULT_CPU_BUDGET = 0.05
 """Thread CPU seconds one callback may use before it counts as blocking the loop."""

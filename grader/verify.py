@@ -1,0 +1,184 @@
+"""``grade verify``: the content check for every exercise, run by instructors and CI.
+
+For each exercise: metadata loads; the stub has a TODO and scores zero; the reference
+solution scores full marks; every known-wrong variant fails exactly its intended checks
+with its message; every alternative solution scores full marks; task numbers agree
+between README, hints, metadata and hidden tests; the folder holds no unexpected files.
+Gradings run in parallel (each is its own child process).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import Exercise
+from grader.errors import GraderError
+from grader.results import GradeResult
+from grader.runner import grade_file
+from grader.variants import Variant, load_variants
+
+__all__ = ["ExerciseReport", "verify_course", "verify_exercise"]
+
+ALLOWED_FILES = {"README.md", ".meta"}
+ALLOWED_META = {"exercise.toml"}
+
+
+@dataclass
+class ExerciseReport:
+    exercise: Exercise
+    problems: list[str] = field(default_factory=list)
+    gradings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _static_problems(exercise: Exercise) -> list[str]:
+    problems: list[str] = []
+    try:
+        meta = exercise.meta
+    except GraderError as exc:
+        return [exc.message]
+    expected = ALLOWED_FILES | {meta.module}
+    for entry in exercise.folder.iterdir():
+        if entry.name in ("__pycache__",):
+            continue
+        if entry.name not in expected:
+            problems.append(f"unexpected file in the exercise folder: {entry.name}")
+    for entry in exercise.meta_dir.iterdir():
+        if entry.name not in ALLOWED_META | {exercise.suite_file.name, "__pycache__"}:
+            problems.append(f"unexpected file in .meta/: {entry.name}")
+    for required in (exercise.readme, exercise.stub_file, exercise.suite_file,
+                     exercise.solution_file):
+        if not required.is_file():
+            problems.append(f"missing {required.relative_to(exercise.course_root)}")
+    if problems:
+        return problems
+
+    if "TODO" not in exercise.stub_file.read_text(encoding="utf-8"):
+        problems.append(f"the stub {meta.module} has no TODO")
+
+    readme_tasks = {int(n) for n in re.findall(r"^#+\s*Task\s+(\d+)\b", exercise.readme.read_text(
+        encoding="utf-8"), flags=re.MULTILINE)}
+    check_tasks = {c.task for c in meta.checks}
+    hint_tasks = {h.task for h in meta.hints}
+    if not readme_tasks:
+        problems.append("README.md has no '## Task N' headings")
+    if check_tasks != readme_tasks:
+        problems.append(f"tasks in metadata checks {sorted(check_tasks)} != README tasks "
+                        f"{sorted(readme_tasks)}")
+    if not hint_tasks <= readme_tasks:
+        problems.append(f"hints name tasks {sorted(hint_tasks - readme_tasks)} not in README")
+    if not 2 <= len(meta.hints) <= 6:
+        problems.append(f"expected 2-6 hints, found {len(meta.hints)}")
+
+    suite_tasks = _suite_tasks(exercise.suite_file)
+    meta_tasks = {c.name: c.task for c in meta.checks}
+    for name in sorted(set(meta_tasks) - set(suite_tasks)):
+        problems.append(f"check '{name}' has no test_{name} in the hidden suite")
+    for name in sorted(set(suite_tasks) - set(meta_tasks)):
+        problems.append(f"hidden test test_{name} is not listed in the metadata checks")
+    for name in sorted(set(meta_tasks) & set(suite_tasks)):
+        if suite_tasks[name] != meta_tasks[name]:
+            problems.append(f"test_{name} is marked task {suite_tasks[name]} but the metadata "
+                            f"says task {meta_tasks[name]}")
+    return problems
+
+
+def _suite_tasks(suite: Path) -> dict[str, int | None]:
+    """test name (without test_) -> its @pytest.mark.task number, read statically."""
+    tree = ast.parse(suite.read_text(encoding="utf-8"))
+    found: dict[str, int | None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test_"):
+            task = None
+            for deco in node.decorator_list:
+                if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)
+                        and deco.func.attr == "task" and deco.args
+                        and isinstance(deco.args[0], ast.Constant)):
+                    task = deco.args[0].value
+            found[node.name.removeprefix("test_")] = task
+    return found
+
+
+def _grading_problems(exercise: Exercise, label: str, result: GradeResult,
+                      variant: Variant | None) -> list[str]:
+    failed = {c.name for c in result.checks if not c.passed}
+    if variant is None and label == "stub":
+        return [] if result.score == 0 else [f"stub scores {result.score}, expected 0 "
+                                             f"(passing: {sorted(set(c.name for c in result.checks) - failed)})"]
+    if variant is None or variant.expect_full_marks:
+        if not failed:
+            return []
+        first = next(c for c in result.checks if not c.passed)
+        why = first.feedback.what if first.feedback else first.status
+        return [f"{label} should score full marks but fails {sorted(failed)}: {why}"]
+    problems = []
+    if failed != set(variant.fails):
+        problems.append(f"{label} should fail exactly {sorted(variant.fails)} but fails "
+                        f"{sorted(failed)}")
+    for check in result.checks:
+        if check.name in variant.fails and not check.passed and variant.message:
+            text = " ".join(filter(None, [check.feedback and check.feedback.what,
+                                          check.feedback and check.feedback.misconception]))
+            if variant.message.lower() not in text.lower():
+                problems.append(f"{label}: check {check.name} fails without saying "
+                                f"'{variant.message}' (it says: {text[:160]})")
+    return problems
+
+
+def verify_exercise(exercise: Exercise, *, workers: int | None = None) -> ExerciseReport:
+    return verify_course([exercise], workers=workers)[0]
+
+
+def verify_course(exercises: list[Exercise], *, workers: int | None = None,
+                  on_done: Callable[[ExerciseReport], None] | None = None) -> list[ExerciseReport]:
+    reports = [ExerciseReport(e, _static_problems(e)) for e in exercises]
+    jobs: list[tuple[ExerciseReport, str, Path, Variant | None]] = []
+    with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
+        for report in reports:
+            if report.problems:
+                continue
+            exercise = report.exercise
+            # Grade copies, so a variant can never touch the course's files.
+            copies = Path(tmp) / exercise.name
+            copies.mkdir()
+            stub = shutil.copy(exercise.stub_file, copies / "stub.py")
+            solution = shutil.copy(exercise.solution_file, copies / "solution.py")
+            jobs.append((report, "stub", Path(stub), None))
+            jobs.append((report, "solution", Path(solution), None))
+            try:
+                variants = load_variants(exercise)
+            except GraderError as exc:
+                report.problems.append(exc.message)
+                continue
+            for n, variant in enumerate(variants):
+                if not variant.file.is_file():
+                    report.problems.append(f"variant file missing: {variant.file}")
+                    continue
+                copy = shutil.copy(variant.file, copies / f"variant{n}_{variant.file.name}")
+                jobs.append((report, variant.label, Path(copy), variant))
+
+        def run(job: tuple[ExerciseReport, str, Path, Variant | None]) -> list[str]:
+            report, label, path, variant = job
+            result = grade_file(report.exercise, path)
+            return _grading_problems(report.exercise, label, result, variant)
+
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+            for job, problems in zip(jobs, pool.map(run, jobs), strict=True):
+                job[0].problems.extend(problems)
+                job[0].gradings += 1
+    if on_done:
+        for report in reports:
+            on_done(report)
+    return reports
