@@ -12,6 +12,9 @@ __all__ = [
     "GraderError",
     "MetadataError",
     "MissingFileError",
+    "ProgressCorruptError",
+    "ProgressStoreError",
+    "ProgressTooNewError",
     "UnknownExerciseError",
 ]
 
@@ -39,3 +42,31 @@ class MetadataError(GraderError):
 
     def __init__(self, path: object, field: str, problem: str) -> None:
         super().__init__(f"{path}: field '{field}' {problem}. Fix the file and try again.")
+
+
+class ProgressStoreError(GraderError):
+    """Raised when the progress record can't be read or written; names the file and a fix."""
+
+
+class ProgressCorruptError(ProgressStoreError):
+    """Raised when the progress record is not a readable database; never reset silently."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"Your progress record {path} is damaged ({detail}). Your exercise files are "
+            f"fine. To start a fresh record, move the damaged one aside: "
+            f"mv '{path}' '{path}.broken' and run grade again (keep the .broken file if "
+            f"you want to try `sqlite3 '{path}.broken' .recover`)."
+        )
+
+
+class ProgressTooNewError(ProgressStoreError):
+    """Raised when the progress record was written by a newer grader than this one."""
+
+    def __init__(self, path: object, found: int, supported: int) -> None:
+        super().__init__(
+            f"Your progress record {path} was written by a newer grader (record format "
+            f"v{found}; this grader reads up to v{supported}). Upgrade the grader "
+            f"(pip install -U async-grader), or use --db PATH / GRADER_PROGRESS_DB to keep "
+            f"this run's record in another file."
+        )

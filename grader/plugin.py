@@ -72,6 +72,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _emit({"event": "collected", "checks": [check_name(i) for i in items]})
 
 
+AFTER_TIMEOUT_LIMIT = 1.5
+"""Real seconds allowed per check once one check has timed out in this run.
+
+Checks run on simulated time and take milliseconds, so 1.5 s is still a wide margin;
+without it, code that hangs in a function every check calls costs the full limit per
+check (30 s for a six-check exercise) before the student sees anything.
+"""
+
+_timeouts_seen = 0
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    assert _settings is not None
+    if _timeouts_seen:
+        item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
+    return (yield)
+
+
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
     _emit({"event": "start", "check": location[2].split("[")[0].removeprefix("test_")})
 
@@ -90,7 +109,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     phases = item.stash.setdefault(_phases_key, [])
     phases.append((call.when, call.excinfo, report))
     if call.when == "teardown":
-        _emit(_record_for(item, phases))
+        record = _record_for(item, phases)
+        if record["status"] == "timed out":
+            global _timeouts_seen
+            _timeouts_seen += 1
+        _emit(record)
     return report
 
 
@@ -141,10 +164,13 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def _student_import() -> Any:
     assert _settings is not None
+    _emit({"event": "importing"})
     try:
-        return import_student_module(_settings.student_file, _settings.module_name)
+        module = import_student_module(_settings.student_file, _settings.module_name)
     except StudentImportError as exc:
-        return exc
+        module = exc
+    _emit({"event": "imported"})
+    return module
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from typing import Any
 from grader.course import Exercise
 from grader.errors import MissingFileError
 from grader.feedback import Feedback
-from grader.results import CheckResult, GradeResult
+from grader.results import STATUSES, CheckResult, GradeResult
 from grader.sandbox import Limits, child_environment, limit_child, python_command
 
 __all__ = ["grade_file", "hard_time_limit"]
 
 OUTPUT_TAIL = 4000  # characters of the child's output kept for diagnostics
+AFTER_CRASH_LIMIT = 1.5  # real seconds per check when resuming after a crash or hang
 
 _SIGNAL_MEANINGS = {
     signal.SIGSEGV: "crashed the Python interpreter (segmentation fault)",
@@ -46,45 +47,107 @@ class _ChildOutcome:
     output_tail: str
 
 
-def hard_time_limit(exercise: Exercise) -> float:
+def hard_time_limit(time_limit: float, checks: int) -> float:
     """Real seconds before the child's process group is killed: the outer safety net."""
-    return 10.0 + exercise.meta.time_limit * (len(exercise.meta.checks) + 1)
+    return 10.0 + time_limit * (checks + 1)
 
 
-def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None) -> GradeResult:
-    """Run ``exercise``'s hidden suite against ``module_file`` and return the verdict."""
+def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None,
+               time_limit: float | None = None) -> GradeResult:
+    """Run ``exercise``'s hidden suite against ``module_file`` and return the verdict.
+
+    ``time_limit`` overrides the exercise's real-time limit per check (tests use a small
+    one so hang fixtures stay fast).
+    """
     if not module_file.is_file():
-        raise MissingFileError(f"{module_file} does not exist. Check the path, or run 'grade reset'.")
+        raise MissingFileError(
+            f"{module_file} does not exist. Check the path, or run 'grade reset' to restore it."
+        )
     suite = exercise.suite_file
     if not suite.is_file():
         raise MissingFileError(f"The hidden tests for {exercise.name} are missing ({suite}).")
     meta = exercise.meta
+    per_check = time_limit or meta.time_limit
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
         suite_copy = workdir / "suite" / suite.name
         suite_copy.parent.mkdir()
         shutil.copyfile(suite, suite_copy)
-        outcome = _run_child(
+        reported, lost = _run_until_every_check_has_a_verdict(
             workdir, suite_copy, module_file.resolve(), Path(meta.module).stem,
-            time_limit=meta.time_limit, hard_limit=hard_time_limit(exercise),
-            limits=limits or Limits(),
+            [c.name for c in meta.checks], per_check, limits or Limits(),
         )
-    checks = _accept(exercise, outcome)
     return GradeResult(
         exercise=exercise.name,
         title=meta.title,
         graded_file=str(module_file),
-        checks=tuple(checks),
+        checks=tuple(_accept(exercise, reported, lost)),
         duration=time.perf_counter() - started,
     )
 
 
-def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str, *,
-               time_limit: float, hard_limit: float, limits: Limits) -> _ChildOutcome:
+def _run_until_every_check_has_a_verdict(
+    workdir: Path, suite: Path, module_file: Path, module_name: str, checks: list[str],
+    time_limit: float, limits: Limits,
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]]]:
+    """Run the suite; if the child dies mid-way, blame the running check and resume.
+
+    A crash (``os._exit``, a segfault, a hard kill for time) in one check must not cost
+    the checks that never got to run, so they are run again in a fresh child. A crash
+    while importing the module is every check's verdict: re-running would crash again.
+    """
+    reported: dict[str, dict[str, Any]] = {}
+    lost: dict[str, tuple[str, Feedback]] = {}
+    remaining = list(checks)
+    for attempt in range(len(checks) + 1):
+        limit = time_limit if attempt == 0 else min(time_limit, AFTER_CRASH_LIMIT)
+        outcome = _run_child(
+            workdir, suite, module_file, module_name, remaining,
+            time_limit=limit, hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
+        )
+        events = [r.get("event") for r in outcome.records]
+        for record in outcome.records:
+            name = record.get("check")
+            if record.get("event") == "result" and name in remaining:
+                reported.setdefault(name, record)
+        if "end" in events:
+            for name in remaining:
+                if name not in reported:  # e.g. pytest.exit() called from student code
+                    lost[name] = ("error", Feedback(
+                        "The grading session was ended from inside your code before this "
+                        "check could report.",
+                        next_step="Don't call pytest or exit functions from your module.",
+                    ))
+            break
+        verdict = _why_child_stopped(outcome)
+        if "importing" in events and "imported" not in events:
+            for name in remaining:
+                if name not in reported:
+                    lost[name] = verdict
+            break
+        started = [r.get("check") for r in outcome.records if r.get("event") == "start"]
+        culprit = next((n for n in reversed(started) if n not in reported), None)
+        if culprit is None or culprit not in remaining:
+            for name in remaining:
+                if name not in reported:
+                    lost[name] = verdict
+            break
+        lost[culprit] = verdict
+        remaining = [n for n in remaining if n not in reported and n not in lost]
+        if not remaining:
+            break
+    return reported, lost
+
+
+def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
+               checks: list[str], *, time_limit: float, hard_limit: float,
+               limits: Limits) -> _ChildOutcome:
     results_path = workdir / "results.jsonl"
     output_path = workdir / "output.txt"
-    results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A fresh channel per child: a crash can never leave an earlier run's lines behind.
+    results_path.unlink(missing_ok=True)
+    results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     killed_for_time = False
     try:
         with open(output_path, "wb") as output:
@@ -95,6 +158,7 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str, 
                 "--module-name", module_name,
                 "--results-fd", str(results_fd),
                 "--time-limit", str(time_limit),
+                "--only", ",".join(checks),
             ]
             process = subprocess.Popen(
                 command,
@@ -111,9 +175,6 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str, 
                 process.wait(timeout=hard_limit)
             except subprocess.TimeoutExpired:
                 killed_for_time = True
-            except BaseException:
-                _kill_group(process)
-                raise
             finally:
                 _kill_group(process)  # also reaps anything the student left running
                 process.wait()
@@ -166,46 +227,35 @@ def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:
         sig = signal.Signals(-code)
         meaning = _SIGNAL_MEANINGS.get(sig, f"was ended by signal {sig.name}")
         return "error", Feedback(
-            f"Your code {meaning}, so this check could not finish.",
+            f"Your code {meaning} during this check.",
             next_step="Look for very large data structures, deep recursion or native calls.",
         )
     return "error", Feedback(
-        f"Your code ended the grading process early (exit status {code}), so this check "
-        "could not run.",
+        f"Your code ended the grading process (exit status {code}) before this check could "
+        "finish.",
         misconception="`sys.exit()` and `os._exit()` end the whole program, including the "
         "grader that called your function.",
         next_step="Remove the exit call; return a value or raise an exception instead.",
     )
 
 
-def _accept(exercise: Exercise, outcome: _ChildOutcome) -> list[CheckResult]:
-    meta = exercise.meta
-    reported = {}
-    started = []
-    for record in outcome.records:
-        if record.get("event") == "result" and isinstance(record.get("check"), str):
-            reported.setdefault(record["check"], record)
-        elif record.get("event") == "start":
-            started.append(record.get("check"))
-    running = started[-1] if started and started[-1] not in reported else None
-    missing_status, missing_feedback = _why_child_stopped(outcome)
-
+def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
+            lost: dict[str, tuple[str, Feedback]]) -> list[CheckResult]:
+    """One result per metadata check; only a reported ``passed`` earns points."""
     results = []
-    for check in meta.checks:
+    for check in exercise.meta.checks:
         record = reported.get(check.name)
         if record is None:
-            status, feedback = missing_status, missing_feedback
-            if outcome.killed_for_time and check.name != running:
-                status = "error"
-                feedback = Feedback(
-                    "Not run: grading stopped because an earlier check never finished.",
-                    next_step="Fix the check that timed out first.",
-                )
+            status, feedback = lost.get(check.name, ("error", Feedback(
+                "This check never reported a result.",
+                next_step="Run the exercise again; if it persists, tell your instructor.",
+            )))
             results.append(CheckResult(check.name, check.title, check.task, status, 0,
                                        check.points, feedback))
             continue
-        status = record.get("status") if record.get("status") in (
-            "passed", "failed", "error", "timed out") else "error"
+        status = record.get("status")
+        if status not in STATUSES:
+            status = "error"
         feedback = record.get("feedback")
         results.append(
             CheckResult(

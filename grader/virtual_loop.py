@@ -273,6 +273,6 @@ def current_job() -> tuple[VirtualClockLoop, _Job] | None:
 def _describe_callback_owner(owner: Any) -> str:
     if isinstance(owner, asyncio.Task):
         coro = owner.get_coro()
-        name = getattr(coro, "__qualname__", None) or owner.get_name()
+        name = getattr(coro, "__name__", None) or owner.get_name()
         return f"{name}()"
     return ""

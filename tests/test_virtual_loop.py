@@ -1,0 +1,151 @@
+"""The virtual-clock loop: simulated time, blocking detection, executor accounting.
+
+These run as pytest-asyncio tests on VirtualClockLoop (see conftest's loop-factory
+hook), which also proves the loop works under pytest-asyncio's own loop management.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+
+import pytest
+
+from grader.blocking import SleepGuard
+from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop
+
+def loop_now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+@pytest.mark.asyncio
+async def test_runs_on_the_virtual_loop() -> None:
+    assert isinstance(asyncio.get_running_loop(), VirtualClockLoop)
+
+
+@pytest.mark.asyncio
+async def test_sleep_costs_simulated_not_real_time() -> None:
+    started_real = time.perf_counter()
+    start = loop_now()
+    await asyncio.sleep(30)
+    assert loop_now() - start == pytest.approx(30)
+    assert time.perf_counter() - started_real < 1.0
+
+
+@pytest.mark.asyncio
+async def test_gather_takes_the_longest_not_the_sum() -> None:
+    start = loop_now()
+    await asyncio.gather(asyncio.sleep(1.0), asyncio.sleep(0.5), asyncio.sleep(0.8))
+    assert loop_now() - start == pytest.approx(1.0)
+
+
+@pytest.mark.asyncio
+async def test_wait_for_times_out_exactly_at_the_deadline() -> None:
+    start = loop_now()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.sleep(10), timeout=2.5)
+    assert loop_now() - start == pytest.approx(2.5)
+
+
+@pytest.mark.asyncio
+async def test_cancelled_timer_does_not_drag_the_clock() -> None:
+    start = loop_now()
+    handle = asyncio.get_running_loop().call_later(100, lambda: None)
+    handle.cancel()
+    await asyncio.sleep(1)
+    assert loop_now() - start == pytest.approx(1)
+
+
+@pytest.mark.asyncio
+async def test_time_sleep_on_the_loop_is_a_violation_that_advances_the_clock() -> None:
+    loop = asyncio.get_running_loop()
+    guard = SleepGuard(None)
+    guard.install()
+    try:
+        start = loop_now()
+        started_real = time.perf_counter()
+        time.sleep(2.0)
+    finally:
+        guard.uninstall()
+    assert loop_now() - start == pytest.approx(2.0)
+    assert time.perf_counter() - started_real < 0.5
+    assert [v.kind for v in loop.violations] == ["sleep"]
+    assert loop.violations[0].seconds == 2.0
+
+
+@pytest.mark.asyncio
+async def test_cpu_heavy_step_is_a_violation() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def crunch() -> int:
+        total = 0
+        deadline = time.thread_time() + 0.12
+        while time.thread_time() < deadline:
+            total += 1
+        return total
+
+    await asyncio.create_task(crunch())
+    assert any(v.kind == "cpu" and v.where == "crunch()" for v in loop.violations), loop.violations
+
+
+@pytest.mark.asyncio
+async def test_small_steps_are_not_violations() -> None:
+    loop = asyncio.get_running_loop()
+    for _ in range(50):
+        sum(range(1000))
+        await asyncio.sleep(0.01)
+    assert loop.violations == []
+
+
+@pytest.mark.asyncio
+async def test_time_sleep_in_to_thread_is_a_virtual_sleep() -> None:
+    guard = SleepGuard(None)
+    guard.install()
+    try:
+        start = loop_now()
+        started_real = time.perf_counter()
+        await asyncio.gather(asyncio.to_thread(time.sleep, 1.5), asyncio.sleep(1.0))
+    finally:
+        guard.uninstall()
+    assert loop_now() - start == pytest.approx(1.5)
+    assert time.perf_counter() - started_real < 1.0
+    assert asyncio.get_running_loop().violations == []
+
+
+@pytest.mark.asyncio
+async def test_small_thread_pool_queues_jobs_without_freezing_the_clock() -> None:
+    """Two workers, four 1 s jobs: two waves, 2 s of simulated time, no deadlock."""
+    guard = SleepGuard(None)
+    guard.install()
+    loop = asyncio.get_running_loop()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            start = loop_now()
+            await asyncio.gather(*(loop.run_in_executor(pool, time.sleep, 1.0) for _ in range(4)))
+    finally:
+        guard.uninstall()
+    assert loop_now() - start == pytest.approx(2.0)
+
+
+@pytest.mark.asyncio
+async def test_clock_waits_for_a_real_thread_job() -> None:
+    """A job doing real work finishes 'instantly' in simulated time: the clock waits."""
+    start = loop_now()
+    result = await asyncio.to_thread(lambda: sum(range(200_000)))
+    assert result == sum(range(200_000))
+    assert loop_now() - start == pytest.approx(0.0)
+
+
+def test_waiting_on_nothing_is_a_deadlock_not_a_hang() -> None:
+    async def stuck() -> None:
+        await asyncio.Event().wait()
+
+    loop = VirtualClockLoop(deadlock_grace=0.2)
+    started = time.perf_counter()
+    try:
+        with pytest.raises(SimulationDeadlock):
+            loop.run_until_complete(stuck())
+    finally:
+        loop.close()
+    assert time.perf_counter() - started < 2.0
