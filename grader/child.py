@@ -34,6 +34,18 @@ def main(argv: list[str] | None = None) -> None:
             *(targets or [str(args.suite)]),
             "-q",
             "--no-header",
+            # We read verdicts from our own channel, so pytest's failure reports (source
+            # listings, reprs) are pure cost; skip them and the plugins we never use.
+            "--tb=no",
+            "-p", "no:doctest",
+            "-p", "no:junitxml",
+            "-p", "no:pastebin",
+            "-p", "no:legacypath",
+            "-p", "no:stepwise",
+            "-p", "no:logging",
+            "-p", "no:debugging",
+            "-p", "no:setupplan",
+            "-p", "no:setuponly",
             "-p", "no:cacheprovider",
             "-p", "no:warnings",
             "-p", "no:asyncio",

@@ -7,6 +7,7 @@ same with NO_COLOR, in a pipe, or to a screen reader. rich handles width and col
 from __future__ import annotations
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from grader.results import CheckResult, GradeResult
@@ -25,30 +26,30 @@ def make_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _check_block(check: CheckResult) -> Text:
+def _check_rows(check: CheckResult, repeated: bool) -> tuple[Text, Text, Text]:
+    """(status cell, body cell, points cell) for one check; the body wraps in place."""
     mark, label, colour = MARKS.get(check.status, ("?", check.status.upper(), "red"))
-    text = Text()
-    text.append(f" {mark} {label:<7} ", style=f"bold {colour}")
-    text.append(f"Task {check.task}  ", style="dim")
-    text.append(check.title)
-    text.append(f"  {check.points}/{check.max_points}\n", style="dim")
-    if check.passed:
-        return text
-    indent = "           "
-    if check.feedback:
-        text.append(f"{indent}{check.feedback.what}\n")
-        if check.feedback.misconception:
-            text.append(f"{indent}Why: ", style="bold")
-            text.append(f"{check.feedback.misconception}\n")
-        if check.feedback.next_step:
-            text.append(f"{indent}Next: ", style="bold")
-            text.append(f"{check.feedback.next_step}\n")
-    if check.sim_elapsed is not None:
-        text.append(f"{indent}(simulated time: {check.sim_elapsed:.2f} s)\n", style="dim")
-    if check.traceback:
-        for line in check.traceback.splitlines():
-            text.append(f"{indent}{line}\n", style="dim")
-    return text
+    status = Text(f"{mark} {label}", style=f"bold {colour}")
+    body = Text()
+    body.append(f"Task {check.task}  ", style="dim")
+    body.append(check.title)
+    if not check.passed:
+        if repeated:
+            body.append("\n(same problem as above)", style="dim")
+        elif check.feedback:
+            body.append(f"\n{check.feedback.what}")
+            if check.feedback.misconception:
+                body.append("\nWhy: ", style="bold")
+                body.append(check.feedback.misconception)
+            if check.feedback.next_step:
+                body.append("\nNext: ", style="bold")
+                body.append(check.feedback.next_step)
+        if not repeated and check.sim_elapsed is not None:
+            body.append(f"\n(simulated time: {check.sim_elapsed:.2f} s)", style="dim")
+        if not repeated and check.traceback:
+            body.append("\n" + check.traceback, style="dim")
+    points = Text(f"{check.points}/{check.max_points}", style="dim")
+    return status, body, points
 
 
 def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: bool = True) -> None:
@@ -58,21 +59,18 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
     console.print(header)
     console.print(Text(f"graded file: {result.graded_file}", style="dim"))
     console.print()
-    seen_duplicate = set()
+    table = Table.grid(padding=(0, 1), pad_edge=True)
+    table.add_column(no_wrap=True, min_width=9)
+    table.add_column(ratio=1)
+    table.add_column(justify="right", no_wrap=True)
+    seen = set()
     for check in result.checks:
-        block = _check_block(check)
+        # The same failure in several checks (a stub, an import error) is said once.
         key = (check.feedback.what if check.feedback else None, check.traceback)
-        if not check.passed and key in seen_duplicate and check.feedback:
-            # Same failure as an earlier check (a stub, an import error): say it once.
-            mark, label, colour = MARKS.get(check.status, ("?", "?", "red"))
-            block = Text()
-            block.append(f" {mark} {label:<7} ", style=f"bold {colour}")
-            block.append(f"Task {check.task}  ", style="dim")
-            block.append(check.title)
-            block.append(f"  0/{check.max_points}\n", style="dim")
-            block.append("           (same problem as above)\n", style="dim")
-        seen_duplicate.add(key)
-        console.print(block, end="")
+        repeated = not check.passed and check.feedback is not None and key in seen
+        seen.add(key)
+        table.add_row(*_check_rows(check, repeated))
+    console.print(table)
     console.print()
     score = Text()
     style = "bold green" if result.all_passed else "bold"
