@@ -7,6 +7,7 @@ with ``os._exit`` so a non-daemon thread left by student code cannot keep it ali
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,13 +21,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results-fd", type=int, required=True)
     parser.add_argument("--time-limit", type=float, required=True)
     parser.add_argument("--only", default="", help="comma-separated check names to run")
+    parser.add_argument("--cgroup", type=Path, default=None)
+    parser.add_argument("--limits", default="{}", help="JSON of grader.isolation.Limits")
     args = parser.parse_args(argv)
+
+    from grader.isolation import Limits, confine
+
+    # Before anything of the student's runs: limits, read-only filesystem, no network.
+    unavailable = confine(Path.cwd(), Limits(**json.loads(args.limits)), args.cgroup)
 
     import pytest
 
     from grader import plugin
 
     plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit)
+    plugin.emit({"event": "isolation", "unavailable": unavailable})
     suite_dir = args.suite.parent
     targets = [f"{args.suite}::test_{name}" for name in args.only.split(",") if name]
     code = pytest.main(

@@ -24,7 +24,7 @@ from grader.feedback import Feedback
 from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 
-__all__ = ["configure"]
+__all__ = ["configure", "emit"]
 
 
 @dataclass
@@ -43,7 +43,7 @@ def configure(student_file: Path, module_name: str, results_fd: int, time_limit:
     _settings = _Settings(student_file, module_name, results_fd, time_limit)
 
 
-def _emit(record: dict[str, Any]) -> None:
+def emit(record: dict[str, Any]) -> None:
     assert _settings is not None
     line = (json.dumps(record, default=str) + "\n").encode()
     os.write(_settings.results_fd, line)
@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    _emit({"event": "collected", "checks": [check_name(i) for i in items]})
+    emit({"event": "collected", "checks": [check_name(i) for i in items]})
 
 
 AFTER_TIMEOUT_LIMIT = 1.5
@@ -92,7 +92,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
-    _emit({"event": "start", "check": location[2].split("[")[0].removeprefix("test_")})
+    emit({"event": "start", "check": location[2].split("[")[0].removeprefix("test_")})
 
 
 @pytest.hookimpl(wrapper=True)
@@ -113,12 +113,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         if record["status"] == "timed out":
             global _timeouts_seen
             _timeouts_seen += 1
-        _emit(record)
+        emit(record)
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _emit({"event": "end", "exitstatus": int(exitstatus)})
+    emit({"event": "end", "exitstatus": int(exitstatus)})
 
 
 _phases_key = pytest.StashKey[list]()
@@ -164,12 +164,12 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def _student_import() -> Any:
     assert _settings is not None
-    _emit({"event": "importing"})
+    emit({"event": "importing"})
     try:
         module = import_student_module(_settings.student_file, _settings.module_name)
     except StudentImportError as exc:
         module = exc
-    _emit({"event": "imported"})
+    emit({"event": "imported"})
     return module
 
 

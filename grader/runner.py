@@ -8,6 +8,7 @@ exited early), and only ``passed`` earns points.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,7 +24,8 @@ from grader.course import Exercise
 from grader.errors import MissingFileError
 from grader.feedback import Feedback
 from grader.results import STATUSES, CheckResult, GradeResult
-from grader.sandbox import Limits, child_environment, limit_child, python_command
+from grader.isolation import Limits
+from grader.sandbox import child_environment, pids_cgroup, python_command
 
 __all__ = ["grade_file", "hard_time_limit"]
 
@@ -74,7 +76,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         suite_copy = workdir / "suite" / suite.name
         suite_copy.parent.mkdir()
         shutil.copyfile(suite, suite_copy)
-        reported, lost = _run_until_every_check_has_a_verdict(
+        reported, lost, unavailable = _run_until_every_check_has_a_verdict(
             workdir, suite_copy, module_file.resolve(), Path(meta.module).stem,
             [c.name for c in meta.checks], per_check, limits or Limits(),
         )
@@ -84,13 +86,14 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         graded_file=str(module_file),
         checks=tuple(_accept(exercise, reported, lost)),
         duration=time.perf_counter() - started,
+        notes=tuple(f"protection not available: {what}" for what in unavailable),
     )
 
 
 def _run_until_every_check_has_a_verdict(
     workdir: Path, suite: Path, module_file: Path, module_name: str, checks: list[str],
     time_limit: float, limits: Limits,
-) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
     A crash (``os._exit``, a segfault, a hard kill for time) in one check must not cost
@@ -100,6 +103,7 @@ def _run_until_every_check_has_a_verdict(
     reported: dict[str, dict[str, Any]] = {}
     lost: dict[str, tuple[str, Feedback]] = {}
     remaining = list(checks)
+    unavailable: list[str] = []
     for attempt in range(len(checks) + 1):
         limit = time_limit if attempt == 0 else min(time_limit, AFTER_CRASH_LIMIT)
         outcome = _run_child(
@@ -108,6 +112,8 @@ def _run_until_every_check_has_a_verdict(
         )
         events = [r.get("event") for r in outcome.records]
         for record in outcome.records:
+            if record.get("event") == "isolation" and not unavailable:
+                unavailable = [str(u) for u in record.get("unavailable") or []]
             name = record.get("check")
             if record.get("event") == "result" and name in remaining:
                 reported.setdefault(name, record)
@@ -137,7 +143,7 @@ def _run_until_every_check_has_a_verdict(
         remaining = [n for n in remaining if n not in reported and n not in lost]
         if not remaining:
             break
-    return reported, lost
+    return reported, lost, unavailable
 
 
 def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
@@ -150,7 +156,7 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
     results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     killed_for_time = False
     try:
-        with open(output_path, "wb") as output:
+        with open(output_path, "wb") as output, pids_cgroup(limits.processes) as cgroup:
             command = [
                 *python_command(),
                 "--suite", str(suite),
@@ -159,6 +165,8 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
                 "--results-fd", str(results_fd),
                 "--time-limit", str(time_limit),
                 "--only", ",".join(checks),
+                "--limits", json.dumps(dataclasses.asdict(limits)),
+                *(["--cgroup", str(cgroup)] if cgroup else []),
             ]
             process = subprocess.Popen(
                 command,
@@ -169,7 +177,6 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
                 stderr=subprocess.STDOUT,
                 pass_fds=(results_fd,),
                 start_new_session=True,
-                preexec_fn=limit_child(limits),
             )
             try:
                 process.wait(timeout=hard_limit)

@@ -1,32 +1,27 @@
-"""How the grading child is started: clean environment, own session, resource limits.
+"""How the grading child is started and cleaned up after.
 
-The child runs untrusted code. It gets a fresh temporary directory as cwd and HOME, an
-environment with nothing of ours in it, and rlimits so a memory bomb, a runaway loop or
-a flood of output hits a wall inside the child instead of taking the grader down. The
-parent keeps the real safety net: a wall-clock kill of the child's whole process group.
+The child gets a fresh temporary directory as cwd and HOME, an environment with nothing
+of the caller's in it (no secrets in ``os.environ``), its own session, and, where the
+machine allows it, a pids cgroup: the cap on processes stops a fork bomb, and killing
+every process in the cgroup afterwards catches what ``killpg`` misses (a double-forked
+``setsid`` daemon). The limits themselves are applied by the child, see
+:mod:`grader.isolation`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import resource
 import signal
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["Limits", "child_environment", "limit_child"]
+__all__ = ["child_environment", "pids_cgroup", "python_command"]
 
-_MiB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    address_space: int = 4096 * _MiB  # threads reserve stack address space; keep roomy
-    file_size: int = 16 * _MiB  # caps captured output and anything the child writes
-    open_files: int = 256
-    cpu_seconds: int = 60
+CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
 
 
 def child_environment(workdir: Path) -> dict[str, str]:
@@ -46,32 +41,38 @@ def child_environment(workdir: Path) -> dict[str, str]:
     }
 
 
-def limit_child(limits: Limits) -> Callable[[], None]:
-    """A preexec function applying ``limits`` in the child just before it execs."""
-
-    def apply() -> None:
-        # Over-long writes then fail with EFBIG inside student code instead of a signal.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        for name, value in (
-            ("RLIMIT_AS", limits.address_space),
-            ("RLIMIT_FSIZE", limits.file_size),
-            ("RLIMIT_NOFILE", limits.open_files),
-            ("RLIMIT_CPU", limits.cpu_seconds),
-            ("RLIMIT_CORE", 0),
-        ):
-            rlimit = getattr(resource, name, None)
-            if rlimit is None:
-                continue
-            try:
-                soft, hard = resource.getrlimit(rlimit)
-                cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(rlimit, (cap, cap if name != "RLIMIT_CPU" else hard))
-            except (ValueError, OSError):
-                pass  # macOS does not enforce RLIMIT_AS; the wall-clock kill still holds
-
-    return apply
-
-
 def python_command() -> list[str]:
     # -s: no user site-packages; -P: no unsafe sys.path entry for the cwd.
     return [sys.executable, "-s", "-P", "-m", "grader.child"]
+
+
+@contextlib.contextmanager
+def pids_cgroup(max_processes: int) -> Iterator[Path | None]:
+    """A fresh pids cgroup for one child (None where cgroups v1 isn't writable)."""
+    group = CGROUP_ROOT / "async-grader" / uuid.uuid4().hex
+    try:
+        group.mkdir(parents=True)
+        (group / "pids.max").write_text(str(max_processes))
+    except OSError:
+        yield None
+        return
+    try:
+        yield group
+    finally:
+        _kill_all_in(group)
+
+
+def _kill_all_in(group: Path) -> None:
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            pids = []
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    with contextlib.suppress(OSError):
+        group.rmdir()

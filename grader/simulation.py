@@ -15,7 +15,7 @@ import gc
 import inspect
 import sys
 import warnings
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,7 @@ class Simulation:
     _guard: SleepGuard | None = None
     _warnings: list[warnings.WarningMessage] = field(default_factory=list)
     _catcher: Any = None
+    _left_running: list[asyncio.Task] = field(default_factory=list)
 
     # -- lifecycle (driven by the plugin) ----------------------------------------------
 
@@ -146,7 +147,7 @@ class Simulation:
         loop = self.loop
         asyncio.set_event_loop(loop)
         start = loop.time()
-        task = loop.create_task(_as_coroutine(awaitable), name="check")
+        task = loop.create_task(self._watched(awaitable), name="check")
         self.main_task = task
         timed_out = False
 
@@ -172,15 +173,25 @@ class Simulation:
             self.elapsed = loop.time() - start
             asyncio.set_event_loop(None)
 
+    async def _watched(self, awaitable: Awaitable[Any]) -> Any:
+        """Await the student's code; note what it left running at the instant it returned.
+
+        Taken inside the same step, because a task that was cancelled but never awaited
+        finishes its cancellation in the loop's last iteration, before anyone could look.
+        """
+        try:
+            return await awaitable
+        finally:
+            me = asyncio.current_task()
+            self._left_running = [t for t in asyncio.all_tasks() if not t.done() and t is not me]
+
     @property
     def violations(self) -> list[Violation]:
         return list(self._loop.violations) if self._loop else []
 
     def pending_tasks(self) -> list[asyncio.Task]:
-        """Tasks the student started that are still not done (the check's own excluded)."""
-        if self._loop is None:
-            return []
-        return [t for t in asyncio.all_tasks(self._loop) if not t.done() and t is not self.main_task]
+        """Tasks the student's code left running when it returned (the check's own excluded)."""
+        return list(self._left_running)
 
     def never_awaited(self) -> list[_Unawaited]:
         """Coroutines created and dropped without ever running, with where they were made."""
@@ -201,16 +212,6 @@ class Simulation:
             "budget": self.budget,
             "elapsed": round(self.elapsed, 6),
         }
-
-
-def _as_coroutine(awaitable: Awaitable[Any]) -> Coroutine[Any, Any, Any]:
-    if inspect.iscoroutine(awaitable):
-        return awaitable
-
-    async def wrapper() -> Any:
-        return await awaitable
-
-    return wrapper()
 
 
 def _not_awaitable(value: Any, what: str) -> Exception:

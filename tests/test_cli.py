@@ -14,8 +14,9 @@ from tests.conftest import REPO
 
 
 @pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("GRADER_COURSE", str(REPO))
+    monkeypatch.setenv("GRADER_PROGRESS_DB", str(tmp_path / "progress.db"))
     monkeypatch.setenv("NO_COLOR", "1")
     return CliRunner()
 

@@ -149,3 +149,20 @@ def test_waiting_on_nothing_is_a_deadlock_not_a_hang() -> None:
     finally:
         loop.close()
     assert time.perf_counter() - started < 2.0
+
+
+def test_task_cancelled_but_not_awaited_counts_as_left_running() -> None:
+    from grader.simulation import Simulation
+
+    async def cancels_without_waiting() -> None:
+        task = asyncio.create_task(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        task.cancel()
+
+    sim = Simulation()
+    sim.start()
+    try:
+        sim.run(cancels_without_waiting())
+        assert len(sim.pending_tasks()) == 1
+    finally:
+        sim.finish()
