@@ -1,0 +1,301 @@
+"""Hidden checks for exercise 08 (errors in gather: collect them, or fail fast and tidy up)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    SourceFailed,
+    expect_elapsed_at_most,
+    expect_equal,
+    fail,
+    same_value,
+)
+
+FAKE_ERRORS = (SourceFailed, TimeoutError)
+
+
+def make_io(sim, student, delays, failing=None) -> FakeIO:
+    io = FakeIO(sim, delays, failing=failing)
+    student.replace("fetch", io.fetch)
+    return io
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def situation(sources: list[str], failing: str) -> str:
+    """'With 'b' failing, `split_results(['a', 'b', 'c'])`': the start of every message."""
+    return f"With {failing} failing, `split_results({sources!r})`"
+
+
+# -- task 1: split_results ------------------------------------------------------------
+
+
+def run_split(student, sim, sources: list[str], who: str) -> tuple[list, list]:
+    """Call split_results; explain an escaped failure or a result of the wrong shape."""
+    try:
+        result = sim.run(student.split_results(list(sources)), what="split_results")
+    except (*FAKE_ERRORS, BaseExceptionGroup) as exc:
+        if not all(isinstance(leaf, FAKE_ERRORS) for leaf in leaves(exc)):
+            raise
+        fail(
+            f"{who} raised {type(exc).__name__} ({exc}) instead of returning: one "
+            "failing fetch sank the whole call, and the results of the others were lost.",
+            misconception="By default gather raises the first exception from its tasks; "
+            "the results of the tasks that worked are never returned to you.",
+            next_step="Use `asyncio.gather(..., return_exceptions=True)` so that each "
+            "failure comes back as a value in its slot.",
+        )
+    if not (isinstance(result, tuple | list) and len(result) == 2
+            and all(isinstance(part, tuple | list) for part in result)):
+        fail(f"{who} returned {result!r:.120}, but it should return a pair of lists: "
+             "`(successes, failures)`.",
+             next_step="End with `return successes, failures`.")
+    successes, failures = result
+    return list(successes), [tuple(f) if isinstance(f, list) else f for f in failures]
+
+
+def diagnose_content(who: str, successes: list, failures: list, expected: tuple, *,
+                     names: bool = True) -> None:
+    """The mistakes that spoil the contents: say which one, before any generic message."""
+    wrapped = [s for s in successes if isinstance(s, BaseException)]
+    if wrapped:
+        fail(
+            f"{who} put the exception object {wrapped[0]!r} among the successes.",
+            misconception="With `return_exceptions=True`, a failed fetch comes back as its "
+            "exception object, in its slot, right next to the real results: it is a value "
+            "like any other until you check its type.",
+            next_step="Test each value with `isinstance(value, Exception)` and put those "
+            "in the failures list instead.",
+        )
+    if not successes and not failures:
+        fail(
+            f"{who} returned ([], []): every result was thrown away, although only "
+            f"{len(expected[1])} of the fetches failed.",
+            misconception="A try/except around the whole gather does catch the first "
+            "failure, but by then gather has given up: the results of the fetches that "
+            "worked are gone.",
+            next_step="Let gather return the failures as values "
+            "(`return_exceptions=True`) and sort them out afterwards.",
+        )
+    wanted = dict(expected[1]) if names else {}
+    for entry in failures:
+        if (isinstance(entry, tuple) and len(entry) == 2 and entry[0] in wanted
+                and entry[1] != wanted[entry[0]]):
+            fail(
+                f"{who} reported the failure of {entry[0]!r} as {entry[1]!r:.80}, but "
+                f"it should be the exception's type name, {wanted[entry[0]]!r}.",
+                misconception="`str(exc)` is the exception's message and `repr(exc)` its "
+                "full description; the type name is the name of its class.",
+                next_step="Use `type(exc).__name__`.",
+            )
+
+
+A_B_C = {"a": 0.2, "b": 0.5, "c": 0.8}  # input, completion and alphabetical order agree
+
+
+@pytest.mark.task(1)
+def test_keeps_every_success(student, sim):
+    make_io(sim, student, A_B_C, failing={"b": SourceFailed("b is down")})
+    sources = ["a", "b", "c"]
+    who = situation(sources, "'b'")
+    successes, failures = run_split(student, sim, sources, who)
+    expected = (["data from a", "data from c"], [("b", "SourceFailed")])
+    diagnose_content(who, successes, failures, expected, names=False)
+    if not same_value(successes, expected[0]):
+        fail(f"{who} gave the successes {successes!r:.160}, "
+             f"but {expected[0]!r} was expected.",
+             misconception="Every fetch that worked belongs in the successes list, and "
+             "nothing else does.",
+             next_step="Keep each outcome that is not an exception.")
+
+
+@pytest.mark.task(1)
+def test_names_each_failure(student, sim):
+    make_io(sim, student, {**A_B_C, "d": 0.6},
+            failing={"b": SourceFailed("b is down"), "d": TimeoutError("d took too long")})
+    sources = ["a", "b", "c", "d"]
+    who = situation(sources, "'b' and 'd'")
+    successes, failures = run_split(student, sim, sources, who)
+    expected = (["data from a", "data from c"], [("b", "SourceFailed"), ("d", "TimeoutError")])
+    diagnose_content(who, successes, failures, expected)
+    if not same_value(failures, expected[1]):
+        fail(f"{who} gave the failures {failures!r:.160}, but {expected[1]!r} was "
+             "expected.",
+             misconception="Every failed fetch should be reported as a (source, exception "
+             "type name) pair.",
+             next_step="Pair each failed source with `type(exc).__name__`; "
+             "`zip(sources, outcomes)` lines them up.")
+
+
+# Input order differs from completion order and from alphabetical order, for both lists.
+SHUFFLED = {"stock": 0.9, "users": 0.75, "orders": 0.5, "audit": 0.35, "billing": 0.4}
+SHUFFLED_FAILING = {"users": SourceFailed("users is down"),
+                    "audit": TimeoutError("audit took too long")}
+
+
+@pytest.mark.task(1)
+def test_keeps_input_order(student, sim):
+    make_io(sim, student, SHUFFLED, failing=SHUFFLED_FAILING)
+    sources = list(SHUFFLED)
+    who = situation(sources, "'users' and 'audit'")
+    successes, failures = run_split(student, sim, sources, who)
+    expected = (["data from stock", "data from orders", "data from billing"],
+                [("users", "SourceFailed"), ("audit", "TimeoutError")])
+    diagnose_content(who, successes, failures, expected)
+    if same_value((successes, failures), expected):
+        return
+    if sorted(map(repr, successes)) == sorted(map(repr, expected[0])) and sorted(
+            map(repr, failures)) == sorted(map(repr, expected[1])):
+        fail(
+            f"{who} returned the right results in the wrong order: {successes!r} and "
+            f"{failures!r}, but the order of the sources is {expected[0]!r} and "
+            f"{expected[1]!r}.",
+            misconception="Both lists should follow the order of the input, not the order "
+            "in which the fetches happened to finish, nor alphabetical order.",
+            next_step="gather returns its values in the order of its arguments: walk "
+            "`zip(sources, outcomes)` and don't sort.",
+        )
+    fail(f"{who} returned {(successes, failures)!r:.200}, but {expected!r} was expected.",
+         misconception="Each list should hold the right items in the order of the input.",
+         next_step="Walk `zip(sources, outcomes)` and sort each outcome into its list.")
+
+
+@pytest.mark.task(1)
+def test_fetches_concurrently(student, sim):
+    make_io(sim, student, A_B_C, failing={"b": SourceFailed("b is down")})
+    try:
+        sim.run(student.split_results(["a", "b", "c"]), what="split_results")
+    except (*FAKE_ERRORS, BaseExceptionGroup):
+        pass  # judged by the other checks; this one is about time only
+    expect_elapsed_at_most(sim, 1.0, what="split_results(['a', 'b', 'c'])")
+
+
+# -- task 2: fetch_all_or_fail ---------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    """How fetch_all_or_fail ended, observed the instant it returned or raised."""
+
+    returned: object = None
+    raised: BaseException | None = None
+    ended_at: float = 0.0
+    still_running: list[str] = field(default_factory=list)
+    pending_tasks: int = 0
+    cancel_requested: int = 0  # of those, how many had been asked to stop
+
+
+def attempt(student, sim, io: FakeIO, sources: list[str]) -> Attempt:
+    async def scenario() -> Attempt:
+        me = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        report = Attempt()
+        try:
+            report.returned = await student.fetch_all_or_fail(list(sources))
+        except NotImplementedError:
+            raise
+        except BaseException as exc:  # what it raises is what we grade
+            report.raised = exc
+        report.ended_at = loop.time()
+        pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        report.pending_tasks = len(pending)
+        report.cancel_requested = sum(1 for t in pending if t.cancelling())
+        report.still_running = [op.label for op in io.operations if op.end is None]
+        return report
+
+    return sim.run(scenario(), what="fetch_all_or_fail")
+
+
+FAIL_FAST = {"a": 1.0, "b": 0.3, "c": 0.8}
+WHO_FAILS = "With 'b' failing after 0.3 s, `fetch_all_or_fail(['a', 'b', 'c'])`"
+
+
+def fail_fast_attempt(student, sim) -> Attempt:
+    io = make_io(sim, student, FAIL_FAST, failing={"b": SourceFailed("b is down")})
+    return attempt(student, sim, io, ["a", "b", "c"])
+
+
+@pytest.mark.task(2)
+def test_returns_everything_when_all_succeed(student, sim):
+    io = make_io(sim, student, FAIL_FAST)
+    report = attempt(student, sim, io, ["a", "b", "c"])
+    if report.raised is not None:
+        raise report.raised
+    expect_equal(report.returned, [io.expected(s) for s in "abc"],
+                 call="fetch_all_or_fail(['a', 'b', 'c'])",
+                 misconception="When every fetch works, the answer is every result, in "
+                 "the order of the sources.",
+                 next_step="Return the list gather gives you.")
+    expect_elapsed_at_most(sim, 1.2, what="fetch_all_or_fail(['a', 'b', 'c'])")
+
+
+@pytest.mark.task(2)
+def test_raises_the_failure(student, sim):
+    report = fail_fast_attempt(student, sim)
+    if report.raised is None:
+        fail(
+            f"{WHO_FAILS} returned {report.returned!r:.120} instead of raising: the "
+            "failure was swallowed, and the caller can't tell that anything went wrong.",
+            misconception="Catching the exception and returning partial (or empty) data "
+            "hides the failure; this function promises all the results or an error.",
+            next_step="After tidying up, re-raise with a bare `raise`.",
+        )
+    if not any(isinstance(leaf, SourceFailed) for leaf in leaves(report.raised)):
+        fail(
+            f"{WHO_FAILS} raised {type(report.raised).__name__} ({report.raised}) "
+            "instead of the SourceFailed that the fetch of 'b' raised.",
+            misconception="The caller needs the original exception to know what failed.",
+            next_step="Let the fetch's own exception propagate (a bare `raise`).",
+        )
+
+
+@pytest.mark.task(2)
+def test_fails_fast(student, sim):
+    report = fail_fast_attempt(student, sim)
+    if report.ended_at > 0.5:
+        fail(
+            f"{WHO_FAILS} only finished at {report.ended_at:.1f} s of simulated time: it "
+            "waited for every other fetch to end before reporting the failure.",
+            misconception="`return_exceptions=True` makes gather wait for every task, "
+            "which is right for collecting all outcomes but slow when one failure "
+            "already decides the answer.",
+            next_step="Let the first exception end the wait (plain gather, a TaskGroup, or "
+            "`asyncio.wait(..., return_when=FIRST_EXCEPTION)`), then tidy up.",
+        )
+
+
+@pytest.mark.task(2)
+def test_leaves_nothing_running(student, sim):
+    report = fail_fast_attempt(student, sim)
+    if not (report.pending_tasks or report.still_running):
+        return
+    fetches = (f" (the fetches of {', '.join(map(repr, report.still_running))} had not "
+               "finished)") if report.still_running else ""
+    what = (f"{WHO_FAILS} ended at {report.ended_at:.1f} s while {report.pending_tasks} "
+            f"task(s) it had started were still running{fetches}.")
+    if report.pending_tasks and report.cancel_requested == report.pending_tasks:
+        fail(
+            f"{what} You had cancelled them, but didn't wait for them to finish.",
+            misconception="`task.cancel()` only asks a task to stop: the CancelledError is "
+            "delivered the next time the task runs, and it has not stopped until it has "
+            "finished its own cleanup.",
+            next_step="After cancelling, await them "
+            "(`await asyncio.gather(*tasks, return_exceptions=True)`) before re-raising.",
+        )
+    fail(
+        f"{what} Nobody will wait for them or see their errors.",
+        misconception="When gather raises the first exception it does not stop the other "
+        "tasks: they keep running in the background.",
+        next_step="On failure, cancel the remaining tasks and await them "
+        "(`await asyncio.gather(*tasks, return_exceptions=True)`) before re-raising, or "
+        "use an `asyncio.TaskGroup`, which does both.",
+    )
