@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results-fd", type=int, required=True)
     parser.add_argument("--time-limit", type=float, required=True)
     parser.add_argument("--only", default="", help="comma-separated check names to run")
+    parser.add_argument("--canary", type=Path, default=None, help="a planted check file")
     parser.add_argument("--cgroup", type=Path, default=None)
     parser.add_argument("--limits", default="{}", help="JSON of grader.isolation.Limits")
     args = parser.parse_args(argv)
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     from grader.isolation import Limits, confine
 
     # Before anything of the student's runs: limits, read-only filesystem, no network.
-    unavailable = confine(Path.cwd(), Limits(**json.loads(args.limits)), args.cgroup)
+    unavailable = confine(Path.cwd(), Limits(**json.loads(args.limits)), args.cgroup,
+                          read_only_inside=args.suite.parent)
 
     import pytest
 
@@ -38,9 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     plugin.emit({"event": "isolation", "unavailable": unavailable})
     suite_dir = args.suite.parent
     targets = [f"{args.suite}::test_{name}" for name in args.only.split(",") if name]
+    if args.canary is not None:
+        targets.append(str(args.canary))
     code = pytest.main(
         [
-            *(targets or [str(args.suite)]),
+            *targets,
             "-q",
             "--no-header",
             # We read verdicts from our own channel, so pytest's failure reports (source

@@ -52,7 +52,8 @@ class Limits:
     processes: int = 64
 
 
-def confine(workdir: Path, limits: Limits, cgroup: Path | None) -> list[str]:
+def confine(workdir: Path, limits: Limits, cgroup: Path | None,
+            read_only_inside: Path | None = None) -> list[str]:
     """Apply every available protection; return the ones that could not be applied."""
     missing: list[str] = []
     _set_rlimits(limits, missing)
@@ -67,7 +68,7 @@ def confine(workdir: Path, limits: Limits, cgroup: Path | None) -> list[str]:
         missing.append("read-only filesystem and no network (need Linux namespaces)")
         return missing
     try:
-        _enter_namespaces(workdir)
+        _enter_namespaces(workdir, read_only_inside)
     except OSError as exc:
         missing.append(f"read-only filesystem and no network ({exc.strerror or exc})")
     return missing
@@ -107,7 +108,7 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def _enter_namespaces(workdir: Path) -> None:
+def _enter_namespaces(workdir: Path, read_only_inside: Path | None) -> None:
     libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
     flags = CLONE_NEWNS | CLONE_NEWNET
@@ -128,6 +129,10 @@ def _enter_namespaces(workdir: Path) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     work = str(workdir.resolve())
     mount(work, work, None, MS_BIND | MS_REC)
+    if read_only_inside is not None:  # the suite copy: readable, never rewritable
+        inner = str(read_only_inside.resolve())
+        mount(inner, inner, None, MS_BIND)
+        mount(None, inner, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     writable = {work}
     try:
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m")

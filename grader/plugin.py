@@ -21,6 +21,7 @@ import pytest
 
 from grader.classify import classify_exception
 from grader.feedback import Feedback
+from grader.integrity import Watchlist
 from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 
@@ -36,11 +37,14 @@ class _Settings:
 
 
 _settings: _Settings | None = None
+_watchlist: Watchlist | None = None
 
 
 def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float) -> None:
-    global _settings
+    """Called before pytest starts, so the watchlist sees the untouched originals."""
+    global _settings, _watchlist
     _settings = _Settings(student_file, module_name, results_fd, time_limit)
+    _watchlist = Watchlist()
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -110,6 +114,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     phases.append((call.when, call.excinfo, report))
     if call.when == "teardown":
         record = _record_for(item, phases)
+        tampered = _watchlist.changed() if _watchlist else []
+        if tampered:
+            record["tampered"] = tampered
+            record["status"] = "error"
+            record["feedback"] = Feedback(
+                f"Your code replaced part of the grading machinery ({', '.join(tampered[:3])}), "
+                "so this run cannot be trusted.",
+                next_step="Don't patch asyncio, time, pytest or grader objects; solve the "
+                "task with the tools it names.",
+            ).to_dict()
         if record["status"] == "timed out":
             global _timeouts_seen
             _timeouts_seen += 1
@@ -118,7 +132,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    emit({"event": "end", "exitstatus": int(exitstatus)})
+    tampered = _watchlist.changed() if _watchlist else []
+    emit({"event": "end", "exitstatus": int(exitstatus), "tampered": tampered})
 
 
 _phases_key = pytest.StashKey[list]()

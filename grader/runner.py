@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -23,8 +24,8 @@ from typing import Any
 from grader.course import Exercise
 from grader.errors import MissingFileError
 from grader.feedback import Feedback
-from grader.results import STATUSES, CheckResult, GradeResult
 from grader.isolation import Limits
+from grader.results import STATUSES, CheckResult, GradeResult
 from grader.sandbox import child_environment, pids_cgroup, python_command
 
 __all__ = ["grade_file", "hard_time_limit"]
@@ -76,24 +77,54 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         suite_copy = workdir / "suite" / suite.name
         suite_copy.parent.mkdir()
         shutil.copyfile(suite, suite_copy)
-        reported, lost, unavailable = _run_until_every_check_has_a_verdict(
-            workdir, suite_copy, module_file.resolve(), Path(meta.module).stem,
+        canary = _plant_canary(suite_copy.parent)
+        reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
+            workdir, suite_copy, canary, module_file.resolve(), Path(meta.module).stem,
             [c.name for c in meta.checks], per_check, limits or Limits(),
         )
+    notes = [f"protection not available: {what}" for what in unavailable]
+    checks = _accept(exercise, reported, lost)
+    if suspicious:
+        notes.insert(0, "flagged for review: " + "; ".join(sorted(set(suspicious))))
+        checks = [_flagged(c) for c in checks]
     return GradeResult(
         exercise=exercise.name,
         title=meta.title,
         graded_file=str(module_file),
-        checks=tuple(_accept(exercise, reported, lost)),
+        checks=tuple(checks),
         duration=time.perf_counter() - started,
-        notes=tuple(f"protection not available: {what}" for what in unavailable),
+        notes=tuple(notes),
+    )
+
+
+def _plant_canary(suite_dir: Path) -> Path:
+    """A check that must fail; one reported as passing means the reporting was forged."""
+    name = f"test_{secrets.token_hex(8)}"
+    path = suite_dir / f"{name}.py"
+    path.write_text(
+        "from grader.feedback import fail\n\n\n"
+        f"def {name}():\n    fail('planted check: it must fail')\n"
+    )
+    return path
+
+
+def _flagged(check: CheckResult) -> CheckResult:
+    return dataclasses.replace(
+        check, status="error", points=0,
+        feedback=Feedback(
+            "Flagged for review: this run's results show signs of tampering (forged or "
+            "duplicated results, or patched grading code), so no points were given.",
+            next_step="Solve the task without touching the grader, pytest, asyncio or time "
+            "internals. If you think this is a mistake, ask your instructor.",
+        ),
+        traceback="",
     )
 
 
 def _run_until_every_check_has_a_verdict(
-    workdir: Path, suite: Path, module_file: Path, module_name: str, checks: list[str],
-    time_limit: float, limits: Limits,
-) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str]]:
+    workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
+    checks: list[str], time_limit: float, limits: Limits,
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
     A crash (``os._exit``, a segfault, a hard kill for time) in one check must not cost
@@ -104,13 +135,16 @@ def _run_until_every_check_has_a_verdict(
     lost: dict[str, tuple[str, Feedback]] = {}
     remaining = list(checks)
     unavailable: list[str] = []
+    suspicious: list[str] = []
+    canary_name = canary.stem.removeprefix("test_")
     for attempt in range(len(checks) + 1):
         limit = time_limit if attempt == 0 else min(time_limit, AFTER_CRASH_LIMIT)
         outcome = _run_child(
-            workdir, suite, module_file, module_name, remaining,
+            workdir, suite, canary, module_file, module_name, remaining,
             time_limit=limit, hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
         )
         events = [r.get("event") for r in outcome.records]
+        suspicious += _suspicious(outcome.records, remaining, canary_name)
         for record in outcome.records:
             if record.get("event") == "isolation" and not unavailable:
                 unavailable = [str(u) for u in record.get("unavailable") or []]
@@ -143,10 +177,33 @@ def _run_until_every_check_has_a_verdict(
         remaining = [n for n in remaining if n not in reported and n not in lost]
         if not remaining:
             break
-    return reported, lost, unavailable
+    return reported, lost, unavailable, suspicious
 
 
-def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
+def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str) -> list[str]:
+    """Evidence that a child's report was forged; empty for an honest run."""
+    evidence = []
+    seen: set[str] = set()
+    canary_status = None
+    for record in records:
+        if record.get("tampered"):
+            evidence.append("grading code was patched: " + ", ".join(map(str, record["tampered"]))[:200])
+        if record.get("event") != "result":
+            continue
+        name = record.get("check")
+        if name == canary:
+            canary_status = record.get("status")
+        elif name not in expected:
+            evidence.append(f"a result for an unknown check ({str(name)[:40]})")
+        elif name in seen:
+            evidence.append(f"two results for check {name}")
+        seen.add(str(name))
+    if any(r.get("event") == "end" for r in records) and canary_status != "failed":
+        evidence.append("the planted check did not fail")
+    return evidence
+
+
+def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
                checks: list[str], *, time_limit: float, hard_limit: float,
                limits: Limits) -> _ChildOutcome:
     results_path = workdir / "results.jsonl"
@@ -165,6 +222,7 @@ def _run_child(workdir: Path, suite: Path, module_file: Path, module_name: str,
                 "--results-fd", str(results_fd),
                 "--time-limit", str(time_limit),
                 "--only", ",".join(checks),
+                "--canary", str(canary),
                 "--limits", json.dumps(dataclasses.asdict(limits)),
                 *(["--cgroup", str(cgroup)] if cgroup else []),
             ]
