@@ -1,0 +1,429 @@
+"""Hidden checks for exercise 06 (asyncio.wait and asyncio.as_completed).
+
+Every call goes through ``call``, which runs the student's coroutine inside a small
+observer and writes down, the instant it returns or raises, the simulated time, the state
+of each fake download and the tasks not yet finished. Looking only after ``sim.run`` would
+be too late: the loop runs one more round before it stops, and in that round a task that
+was merely *asked* to cancel gets to finish, which would hide a missing drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from grader.suite import FakeIO, Operation, SourceFailed, fail, same_value
+
+EPS = 1e-6
+LIMIT = 1.2
+MIXED = {"a": 0.5, "b": 2.0, "c": 0.8, "d": 1.5}  # a and c in time; b and d not
+ALL_FAST = {"a": 0.5, "c": 0.8}
+WITH_FAILURE = {"a": 0.5, "e": 0.3, "b": 2.0}  # e fails at 0.3 s
+PROGRESS = {"a": 1.0, "b": 0.5, "c": 0.8}  # finish order: b, c, a
+
+
+# -- observing one call ------------------------------------------------------------------
+
+
+@dataclass
+class Ended:
+    """How one call of the student's function ended, as things stood at that instant."""
+
+    value: Any = None
+    error: BaseException | None = None
+    began: float = 0.0  # loop time when the call started
+    at: float = 0.0  # simulated seconds from the start of the call to its end
+    ops: dict[str, Operation] = field(default_factory=dict)  # copies, frozen at the end
+    unfinished: list[asyncio.Task] = field(default_factory=list)  # started by the call
+
+    def when(self, moment: float | None) -> float:
+        """A loop time as seconds since the call began."""
+        return (moment if moment is not None else self.began) - self.began
+
+
+class _VirtualTime:
+    """Stands in for the ``time`` module inside the student's module.
+
+    The grader only virtualises ``time.sleep``; ``time.monotonic()`` would read the real
+    clock, which barely moves while the simulated one jumps ahead, so correct deadline
+    arithmetic ("deadline = time.monotonic() + seconds") would be graded as wrong. Here
+    the clocks read the simulated time; everything else is the real module.
+    """
+
+    def __init__(self, sim) -> None:
+        self._sim = sim
+        self._epoch = time.time() - sim.now()
+
+    def monotonic(self) -> float:
+        return self._sim.now()
+
+    def perf_counter(self) -> float:
+        return self._sim.now()
+
+    def time(self) -> float:
+        return self._epoch + self._sim.now()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def use_virtual_clocks(sim, student) -> None:
+    """Point the student's module at simulated clocks (module ``time`` and bound names)."""
+    proxy = _VirtualTime(sim)
+    for name, value in list(vars(student.module).items()):
+        if value is time:
+            student.replace(name, proxy)
+        for clock in ("monotonic", "perf_counter", "time"):
+            if value is getattr(time, clock):
+                student.replace(name, getattr(proxy, clock))
+
+
+def call(sim, student, make: Callable[[], Any], *, what: str, delays: dict[str, float],
+         failing: dict[str, BaseException] | None = None) -> Ended:
+    """Install a fresh fake ``fetch``, run ``make()`` on the virtual clock, observe its end."""
+    io = FakeIO(sim, delays, failing=failing)
+    student.replace("fetch", io.fetch)
+    use_virtual_clocks(sim, student)
+    coro = make()
+    if not inspect.isawaitable(coro):
+        sim.run(coro, what=what)  # fails with the grader's "not an async function" message
+
+    async def observe() -> Ended:
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        before = asyncio.all_tasks()
+        ended = Ended(began=loop.time())
+        try:
+            ended.value = await coro
+        except asyncio.CancelledError as exc:
+            if me is not None and me.cancelling():
+                raise  # the simulation's own watchdog stopping a runaway call
+            ended.error = exc
+        except Exception as exc:
+            ended.error = exc
+        ended.at = loop.time() - ended.began
+        ended.ops = {op.label: dataclasses.replace(op) for op in io.operations}
+        ended.unfinished = [t for t in asyncio.all_tasks()
+                            if t is not me and t not in before and not t.done()]
+        return ended
+
+    return sim.run(observe(), what=what)
+
+
+def reraise_unexpected(ended: Ended, what: str) -> None:
+    """An error the check did not ask for is the student's own: explain it or show it."""
+    error = ended.error
+    if error is None:
+        return
+    if isinstance(error, TypeError) and "coroutine" in str(error).lower():
+        fail(
+            f"Called {what}; asyncio refused the coroutines it was given: "
+            f"TypeError: {error}",
+            misconception="asyncio.wait works on tasks, not bare coroutines. A coroutine "
+            "is only a plan; a task is a started operation you can check, read and cancel.",
+            next_step="Start each fetch with asyncio.create_task(fetch(source)), keep the "
+            "tasks (a dict {task: source} maps results back) and pass those.",
+        )
+    if isinstance(error, asyncio.CancelledError):
+        fail(
+            f"Called {what}; a CancelledError escaped from it at {ended.at:.1f} s.",
+            misconception="Awaiting a task you cancelled raises CancelledError in the code "
+            "that awaits it; that is the task saying 'I was stopped', not your function's "
+            "answer.",
+            next_step="Wait for cancelled tasks with asyncio.gather(*tasks, "
+            "return_exceptions=True) or asyncio.wait(tasks): both wait without raising.",
+        )
+    raise error
+
+
+def _task_label(task: asyncio.Task) -> str:
+    coro = task.get_coro()
+    return f"{getattr(coro, '__qualname__', task.get_name())}()"
+
+
+def _slow_ones_ran_to_the_end(ended: Ended, delays: dict[str, float]) -> bool:
+    late = [ended.ops.get(s) for s, d in delays.items() if d > LIMIT]
+    return bool(late) and all(op is not None and op.outcome == "ok" for op in late)
+
+
+# -- task 1 helpers --------------------------------------------------------------------------
+
+
+def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: dict[str, str],
+                returns_at: float) -> None:
+    """Timing first (it names the bigger misconception), then the dict itself."""
+    reraise_unexpected(ended, what)
+    slowest = max(delays.values())
+    if ended.at > returns_at + EPS and _slow_ones_ran_to_the_end(ended, delays):
+        fail(
+            f"Called {what}; it returned only at {ended.at:.1f} s, after the slowest "
+            f"fetch ({slowest:.1f} s) had finished, instead of at the {LIMIT:.1f} s deadline.",
+            misconception="gather (or awaiting every task) waits for the slowest operation; "
+            "it has no notion of a deadline.",
+            next_step=f"Use done, pending = await asyncio.wait(tasks, timeout={LIMIT}): it "
+            "returns at the deadline with what has finished so far.",
+        )
+    if ended.at > returns_at + EPS:
+        if abs(ended.at - LIMIT) <= EPS:
+            fail(
+                f"Called {what}; every fetch had finished by {returns_at:.1f} s, but it "
+                f"returned only at {ended.at:.1f} s: it waited out the whole deadline.",
+                misconception="The deadline is the longest you are willing to wait, not a "
+                "fixed wait: sleeping until it and then looking makes every call slow.",
+                next_step="asyncio.wait(tasks, timeout=seconds) returns as soon as all the "
+                "tasks are done, or at the deadline if that comes first.",
+            )
+        fail(
+            f"Called {what}; it returned at {ended.at:.1f} s, but it should have returned "
+            f"at {returns_at:.1f} s.",
+            misconception="Checking on tasks every so often (polling) notices changes only "
+            "at the next look; the caller waits for nothing in between.",
+            next_step="Let asyncio.wait(tasks, timeout=seconds) do the waiting.",
+        )
+    if ended.at < returns_at - EPS:
+        fail(
+            f"Called {what}; it returned at {ended.at:.1f} s, before the "
+            f"{LIMIT:.1f} s deadline, while fetches were still due to finish in time.",
+            misconception="Returning before the deadline throws away results that would "
+            "still have arrived in time.",
+            next_step="Wait until the deadline, or until everything has finished.",
+        )
+    value = ended.value
+    if not isinstance(value, dict):
+        fail(
+            f"Called {what}; it returned {value!r:.120}, but a dict {{source: result}} was "
+            f"expected: {expected!r}.",
+            misconception="The caller needs to know which source each result came from.",
+            next_step="Build a dict mapping each source to its result.",
+        )
+    mixed_up = [(k, v) for k, v in value.items()
+                if isinstance(v, str) and v.startswith("data from ") and v != f"data from {k}"]
+    if mixed_up:
+        key, result = mixed_up[0]
+        fail(
+            f"Called {what}; it returned {value!r:.200}, which files {result!r} under "
+            f"{key!r}: the results are mapped to the wrong sources.",
+            misconception="The order in which results come back says nothing about which "
+            "source they belong to; neither does the position of a coroutine once asyncio "
+            "has wrapped it.",
+            next_step="Keep a dict {task: source} of the tasks you created and look each "
+            "finished task up in it.",
+        )
+    if not same_value(value, expected):
+        fail(
+            f"Called {what}; it returned {value!r:.200}, but {expected!r} was expected.",
+            misconception="The dict holds exactly the fetches that finished successfully "
+            "before the deadline; the ones still running are not in it, not even as None.",
+            next_step="Take results only from the `done` set, and leave out any task whose "
+            "exception() is not None.",
+        )
+
+
+# -- task 1 --------------------------------------------------------------------------------
+
+
+@pytest.mark.task(1)
+def test_keeps_what_finished_in_time(student, sim):
+    sources = list(MIXED)
+    what = f"`fetch_within({sources!r}, {LIMIT})`"
+    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
+                 what=what, delays=MIXED)
+    expect_kept(ended, what, delays=MIXED, returns_at=LIMIT,
+                expected={"a": "data from a", "c": "data from c"})
+
+
+@pytest.mark.task(1)
+def test_cancels_and_drains_the_rest(student, sim):
+    sources = list(MIXED)
+    what = f"`fetch_within({sources!r}, {LIMIT})`"
+    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
+                 what=what, delays=MIXED)
+    reraise_unexpected(ended, what)
+    late = [s for s, d in MIXED.items() if d > LIMIT]  # 'b' and 'd'
+    ops = {s: ended.ops.get(s) for s in late}
+    never = [s for s, op in ops.items() if op is None]
+    if never:
+        fail(
+            f"Called {what}; the fetch of {never[0]!r} never even started.",
+            misconception="Calling fetch(...) only builds a coroutine; it runs once it is "
+            "wrapped in a task (or awaited).",
+            next_step="Start every fetch with asyncio.create_task before waiting.",
+        )
+    if _slow_ones_ran_to_the_end(ended, MIXED):
+        fail(
+            f"Called {what}; the fetches of 'b' and 'd' ran to the end and your function "
+            f"returned at {ended.at:.1f} s, after the slowest one had finished, instead of "
+            f"cancelling them at the {LIMIT:.1f} s deadline.",
+            misconception="gather (or awaiting every task) waits for the slowest operation; "
+            "nothing is ever given up on.",
+            next_step="Wait with asyncio.wait(tasks, timeout=seconds), then cancel whatever "
+            "is still pending.",
+        )
+    running = [s for s, op in ops.items() if op.outcome == "running"]
+    if running and any(task.cancelling() for task in ended.unfinished):
+        fail(
+            f"Called {what}; you cancelled the fetches of {running!r}, but when your "
+            f"function returned at {ended.at:.1f} s they were still running: you did not "
+            "wait for them to finish cancelling.",
+            misconception="task.cancel() only asks. The task stops later, the next time it "
+            "gets to run; until then it is still running, and anything it does on the way "
+            "out (closing a connection, say) has not happened yet.",
+            next_step="After cancelling, drain: await asyncio.gather(*pending, "
+            "return_exceptions=True) (or asyncio.wait(pending)) before returning.",
+        )
+    if running:
+        fail(
+            f"Called {what}; when it returned at {ended.at:.1f} s, the fetches of "
+            f"{running!r} were still running: nothing cancelled them, so they carry on in "
+            "the background as leaked tasks.",
+            misconception="asyncio.wait(..., timeout=...) only sorts tasks into done and "
+            "pending; it stops nothing. A pending task keeps running (and keeps its "
+            "connection open) until someone cancels it.",
+            next_step="Call task.cancel() on every pending task, then await "
+            "asyncio.gather(*pending, return_exceptions=True) before returning.",
+        )
+    if ended.unfinished:
+        names = ", ".join(_task_label(t) for t in ended.unfinished[:3])
+        fail(
+            f"Called {what}; when it returned at {ended.at:.1f} s, "
+            f"{len(ended.unfinished)} task(s) it started were still running: {names}.",
+            misconception="A task keeps running after the code that started it moves on; "
+            "nobody waits for it or sees its errors.",
+            next_step="Cancel every task you no longer need and wait for it to stop before "
+            "returning.",
+        )
+
+
+@pytest.mark.task(1)
+def test_returns_early_when_all_finish(student, sim):
+    sources = list(ALL_FAST)
+    what = f"`fetch_within({sources!r}, {LIMIT})`"
+    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
+                 what=what, delays=ALL_FAST)
+    expect_kept(ended, what, delays=ALL_FAST, returns_at=0.8,
+                expected={"a": "data from a", "c": "data from c"})
+
+
+@pytest.mark.task(1)
+def test_failed_source_left_out(student, sim):
+    sources = list(WITH_FAILURE)
+    what = f"`fetch_within({sources!r}, {LIMIT})` with 'e' failing at 0.3 s"
+    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
+                 what=what, delays=WITH_FAILURE, failing={"e": SourceFailed("'e' is down")})
+    if isinstance(ended.error, SourceFailed):
+        fail(
+            f"Called {what}; it raised SourceFailed at {ended.at:.1f} s: the error of the "
+            "failed fetch 'e' escaped, and the results that did arrive were lost.",
+            misconception="A task in `done` has finished, but not necessarily successfully: "
+            "task.result() raises the task's own exception if it failed.",
+            next_step="Skip done tasks whose task.exception() is not None (or use "
+            "gather(..., return_exceptions=True) and drop the exceptions).",
+        )
+    expect_kept(ended, what, delays=WITH_FAILURE, returns_at=LIMIT,
+                expected={"a": "data from a"})
+
+
+# -- task 2 --------------------------------------------------------------------------------
+
+
+def run_with_progress(sim, student) -> tuple[Ended, list[tuple[Any, Any, float]], str]:
+    sources = list(PROGRESS)
+    what = f"`fetch_with_progress({sources!r}, report)`"
+    reports: list[tuple[Any, Any, float]] = []
+    began: list[float] = []
+
+    def report(source: Any, result: Any) -> None:
+        reports.append((source, result, sim.now() - began[0]))
+
+    def make() -> Any:
+        began.append(sim.now())
+        return student.fetch_with_progress(list(sources), report)
+
+    ended = call(sim, student, make, what=what, delays=PROGRESS)
+    return ended, reports, what
+
+
+def _finish_order() -> list[str]:
+    return sorted(PROGRESS, key=PROGRESS.get)
+
+
+@pytest.mark.task(2)
+def test_results_in_completion_order(student, sim):
+    ended, _, what = run_with_progress(sim, student)
+    reraise_unexpected(ended, what)
+    expected = [f"data from {s}" for s in _finish_order()]
+    in_input_order = [f"data from {s}" for s in PROGRESS]
+    if same_value(ended.value, in_input_order):
+        fail(
+            f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); it returned "
+            f"{ended.value!r}, which is the order you passed them in, not the order they "
+            f"finished: {expected!r}.",
+            misconception="gather, or sorting the results afterwards, puts them back in "
+            "input order; the task asks for finishing order, which is what as_completed "
+            "hands over.",
+            next_step="Append each result to the list at the moment it arrives.",
+        )
+    if not same_value(ended.value, expected):
+        fail(
+            f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); it returned "
+            f"{ended.value!r:.200}, but {expected!r} (the order they finished) was expected.",
+            misconception="The list should grow by one result each time a fetch finishes.",
+            next_step="Loop over asyncio.as_completed(...) and append each awaited result.",
+        )
+
+
+@pytest.mark.task(2)
+def test_progress_reported_as_each_finishes(student, sim):
+    ended, reports, what = run_with_progress(sim, student)
+    reraise_unexpected(ended, what)
+    said = ", ".join(f"({s!r}, {r!r}) at {t:.1f} s" for s, r, t in reports) or "nothing"
+    if len(reports) != len(PROGRESS):
+        fail(
+            f"Called {what}; report was called {len(reports)} time(s): {said}. It should be "
+            f"called once per source, {len(PROGRESS)} times.",
+            misconception="Each fetch that finishes is one step of progress to report.",
+            next_step="Call report(source, result) once for every fetch, as it finishes.",
+        )
+    for source, result, _ in reports:
+        if same_value(result, f"data from {source}"):
+            continue
+        fail(
+            f"Called {what}; report was called with {said}: it reported {result!r:.80} as "
+            f"the result of {source!r}.",
+            misconception="as_completed yields new awaitables in finishing order, not the "
+            "coroutines you passed in, so pairing them with `sources` by position (zip, "
+            "enumerate) mixes the sources up.",
+            next_step="Make each result carry its source: wrap the fetch in a small "
+            "coroutine that returns (source, await fetch(source)), or keep a dict "
+            "{task: source}.",
+        )
+    late = [(s, t) for s, _, t in reports if t > PROGRESS.get(s, 0.0) + EPS]
+    if late:
+        order = [s for s, _, _ in reports]
+        as_given = " (in the order you passed them in)" if order == list(PROGRESS) else ""
+        slowest = max(PROGRESS.values())
+        if all(abs(t - slowest) <= EPS for _, _, t in reports):
+            fail(
+                f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); report was called "
+                f"with {said}: every result was reported at {slowest:.1f} s{as_given}, once "
+                "the slowest fetch had finished.",
+                misconception="gather hands over all the results together, when the slowest "
+                "operation is done; the early ones wait for nothing.",
+                next_step="Loop over asyncio.as_completed(...) and report each result as it "
+                "arrives.",
+            )
+        source, moment = late[0]
+        fail(
+            f"Called {what}; report was called with {said}: {source!r} was reported at "
+            f"{moment:.1f} s, though its fetch finished at {PROGRESS[source]:.1f} s.",
+            misconception="Progress is only useful when it is reported as it happens.",
+            next_step="Report each result the moment its fetch completes "
+            "(asyncio.as_completed gives them to you in that order).",
+        )
