@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.blocking import SleepGuard
+from grader.blocking import TimeGuard
 from grader.feedback import Feedback
 from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
@@ -83,7 +83,7 @@ class Simulation:
     elapsed: float = 0.0
     main_task: asyncio.Task | None = None
     _loop: VirtualClockLoop | None = None
-    _guard: SleepGuard | None = None
+    _guard: TimeGuard | None = None
     _warnings: list[warnings.WarningMessage] = field(default_factory=list)
     _catcher: Any = None
     _left_running: list[asyncio.Task] = field(default_factory=list)
@@ -91,7 +91,7 @@ class Simulation:
     # -- lifecycle (driven by the plugin) ----------------------------------------------
 
     def start(self, student_modules: list[Any] = ()) -> None:
-        self._guard = SleepGuard(self.student_file)
+        self._guard = TimeGuard(self.student_file)
         self._guard.install(student_modules)
         self._catcher = warnings.catch_warnings(record=True)
         self._warnings = self._catcher.__enter__()

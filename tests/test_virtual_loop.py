@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from grader.blocking import SleepGuard
+from grader.blocking import TimeGuard
 from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop
 
 def loop_now() -> float:
@@ -60,7 +60,7 @@ async def test_cancelled_timer_does_not_drag_the_clock() -> None:
 @pytest.mark.asyncio
 async def test_time_sleep_on_the_loop_is_a_violation_that_advances_the_clock() -> None:
     loop = asyncio.get_running_loop()
-    guard = SleepGuard(None)
+    guard = TimeGuard(None)
     guard.install()
     try:
         start = loop_now()
@@ -100,7 +100,7 @@ async def test_small_steps_are_not_violations() -> None:
 
 @pytest.mark.asyncio
 async def test_time_sleep_in_to_thread_is_a_virtual_sleep() -> None:
-    guard = SleepGuard(None)
+    guard = TimeGuard(None)
     guard.install()
     try:
         start = loop_now()
@@ -116,7 +116,7 @@ async def test_time_sleep_in_to_thread_is_a_virtual_sleep() -> None:
 @pytest.mark.asyncio
 async def test_small_thread_pool_queues_jobs_without_freezing_the_clock() -> None:
     """Two workers, four 1 s jobs: two waves, 2 s of simulated time, no deadlock."""
-    guard = SleepGuard(None)
+    guard = TimeGuard(None)
     guard.install()
     loop = asyncio.get_running_loop()
     try:
@@ -166,3 +166,19 @@ def test_task_cancelled_but_not_awaited_counts_as_left_running() -> None:
         assert len(sim.pending_tasks()) == 1
     finally:
         sim.finish()
+
+
+@pytest.mark.asyncio
+async def test_clocks_read_virtual_time_inside_the_simulation() -> None:
+    guard = TimeGuard(None)
+    guard.install()
+    try:
+        start = time.monotonic()
+        await asyncio.sleep(2.5)
+        assert time.monotonic() - start == pytest.approx(2.5)
+        assert time.perf_counter_ns() > 0
+        in_thread = await asyncio.to_thread(time.monotonic)
+        assert in_thread - start == pytest.approx(2.5)
+    finally:
+        guard.uninstall()
+    assert time.monotonic is not None and time.monotonic.__module__ == "time"
