@@ -22,22 +22,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, required=True)
     parser.add_argument("--only", default="", help="comma-separated check names to run")
     parser.add_argument("--canary", type=Path, default=None, help="a planted check file")
+    parser.add_argument("--hide", type=Path, action="append", default=[],
+                        help="a folder student code must not see (repeatable)")
     parser.add_argument("--cgroup", type=Path, default=None)
     parser.add_argument("--limits", default="{}", help="JSON of grader.isolation.Limits")
     args = parser.parse_args(argv)
 
     from grader.isolation import Limits, confine
 
-    # Before anything of the student's runs: limits, read-only filesystem, no network.
-    unavailable = confine(Path.cwd(), Limits(**json.loads(args.limits)), args.cgroup,
-                          read_only_inside=args.suite.parent)
+    limits = Limits(**json.loads(args.limits))
+    hidden = (args.suite.parent, *args.hide)
+
+    def confine_now() -> list[str]:
+        # After collection (the suite is imported), before any student code runs.
+        return confine(Path.cwd(), limits, args.cgroup, hidden)
 
     import pytest
 
     from grader import plugin
 
-    plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit)
-    plugin.emit({"event": "isolation", "unavailable": unavailable})
+    plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit,
+                     confine_now)
     suite_dir = args.suite.parent
     targets = [f"{args.suite}::test_{name}" for name in args.only.split(",") if name]
     if args.canary is not None:

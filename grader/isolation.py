@@ -53,8 +53,14 @@ class Limits:
 
 
 def confine(workdir: Path, limits: Limits, cgroup: Path | None,
-            read_only_inside: Path | None = None) -> list[str]:
-    """Apply every available protection; return the ones that could not be applied."""
+            hidden: tuple[Path, ...] = ()) -> list[str]:
+    """Apply every available protection; return the ones that could not be applied.
+
+    ``hidden`` paths (the suite copy, every exercise's ``.meta``, the solutions) are
+    covered by an empty read-only tmpfs: called after pytest collected the suite and
+    before the first check imports student code, so the student can neither read nor
+    change the hidden tests.
+    """
     missing: list[str] = []
     _set_rlimits(limits, missing)
     if cgroup is not None:
@@ -68,7 +74,7 @@ def confine(workdir: Path, limits: Limits, cgroup: Path | None,
         missing.append("read-only filesystem and no network (need Linux namespaces)")
         return missing
     try:
-        _enter_namespaces(workdir, read_only_inside)
+        _enter_namespaces(workdir, hidden)
     except OSError as exc:
         missing.append(f"read-only filesystem and no network ({exc.strerror or exc})")
     return missing
@@ -108,7 +114,7 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def _enter_namespaces(workdir: Path, read_only_inside: Path | None) -> None:
+def _enter_namespaces(workdir: Path, hidden: tuple[Path, ...]) -> None:
     libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
     flags = CLONE_NEWNS | CLONE_NEWNET
@@ -129,11 +135,13 @@ def _enter_namespaces(workdir: Path, read_only_inside: Path | None) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     work = str(workdir.resolve())
     mount(work, work, None, MS_BIND | MS_REC)
-    if read_only_inside is not None:  # the suite copy: readable, never rewritable
-        inner = str(read_only_inside.resolve())
-        mount(inner, inner, None, MS_BIND)
-        mount(None, inner, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    writable = {work}
+    covered = set()
+    for path in hidden:
+        if path.is_dir():
+            target = str(path.resolve())
+            mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+            covered.add(target)
+    writable = {work} | covered
     try:
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m")
         writable.add("/dev/shm")
@@ -148,6 +156,8 @@ def _enter_namespaces(workdir: Path, read_only_inside: Path | None) -> None:
         except OSError:
             if target == "/":
                 raise
+    # The cwd still names the directory *under* the new mounts; re-enter it through them.
+    os.chdir(work)
 
 
 def _mounts() -> list[tuple[str, set[str]]]:

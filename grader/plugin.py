@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,16 +35,18 @@ class _Settings:
     module_name: str
     results_fd: int
     time_limit: float
+    confine: Callable[[], list[str]]
 
 
 _settings: _Settings | None = None
 _watchlist: Watchlist | None = None
 
 
-def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float) -> None:
+def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float,
+              confine: Callable[[], list[str]]) -> None:
     """Called before pytest starts, so the watchlist sees the untouched originals."""
     global _settings, _watchlist
-    _settings = _Settings(student_file, module_name, results_fd, time_limit)
+    _settings = _Settings(student_file, module_name, results_fd, time_limit, confine)
     _watchlist = Watchlist()
 
 
@@ -74,6 +77,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     emit({"event": "collected", "checks": [check_name(i) for i in items]})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The suite is imported; confine the process before any student code runs."""
+    assert _settings is not None
+    emit({"event": "isolation", "unavailable": _settings.confine()})
 
 
 AFTER_TIMEOUT_LIMIT = 1.5

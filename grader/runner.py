@@ -78,9 +78,15 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         suite_copy.parent.mkdir()
         shutil.copyfile(suite, suite_copy)
         canary = _plant_canary(suite_copy.parent)
+        # Grade a copy under the module's own name: the original can sit anywhere (even
+        # in a folder hidden from student code) and is never touched by the run.
+        submission = workdir / "submission" / meta.module
+        submission.parent.mkdir()
+        shutil.copyfile(module_file, submission)
         reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
-            workdir, suite_copy, canary, module_file.resolve(), Path(meta.module).stem,
+            workdir, suite_copy, canary, submission, Path(meta.module).stem,
             [c.name for c in meta.checks], per_check, limits or Limits(),
+            _hidden_from_students(exercise),
         )
     notes = [f"protection not available: {what}" for what in unavailable]
     checks = _accept(exercise, reported, lost)
@@ -95,6 +101,13 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         duration=time.perf_counter() - started,
         notes=tuple(notes),
     )
+
+
+def _hidden_from_students(exercise: Exercise) -> tuple[Path, ...]:
+    """Folders the student's code must not read: hidden suites, solutions, fixtures."""
+    root = exercise.course_root
+    metas = tuple(p for p in (root / "exercises").glob("*/.meta") if p.is_dir())
+    return (*metas, root / "solutions", root / "tests")
 
 
 def _plant_canary(suite_dir: Path) -> Path:
@@ -123,7 +136,7 @@ def _flagged(check: CheckResult) -> CheckResult:
 
 def _run_until_every_check_has_a_verdict(
     workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
-    checks: list[str], time_limit: float, limits: Limits,
+    checks: list[str], time_limit: float, limits: Limits, hidden: tuple[Path, ...],
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
@@ -142,6 +155,7 @@ def _run_until_every_check_has_a_verdict(
         outcome = _run_child(
             workdir, suite, canary, module_file, module_name, remaining,
             time_limit=limit, hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
+            hidden=hidden,
         )
         events = [r.get("event") for r in outcome.records]
         suspicious += _suspicious(outcome.records, remaining, canary_name)
@@ -205,7 +219,7 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
 
 def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
                checks: list[str], *, time_limit: float, hard_limit: float,
-               limits: Limits) -> _ChildOutcome:
+               limits: Limits, hidden: tuple[Path, ...]) -> _ChildOutcome:
     results_path = workdir / "results.jsonl"
     output_path = workdir / "output.txt"
     # A fresh channel per child: a crash can never leave an earlier run's lines behind.
@@ -223,6 +237,7 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 "--time-limit", str(time_limit),
                 "--only", ",".join(checks),
                 "--canary", str(canary),
+                *(arg for path in hidden for arg in ("--hide", str(path))),
                 "--limits", json.dumps(dataclasses.asdict(limits)),
                 *(["--cgroup", str(cgroup)] if cgroup else []),
             ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import re
 import sys
 import warnings
 from collections.abc import Awaitable
@@ -91,6 +92,8 @@ class Simulation:
     # -- lifecycle (driven by the plugin) ----------------------------------------------
 
     def start(self, student_modules: list[Any] = ()) -> None:
+        for module in student_modules:
+            _unbind_asyncio_primitives(module)
         self._guard = TimeGuard(self.student_file)
         self._guard.install(student_modules)
         self._catcher = warnings.catch_warnings(record=True)
@@ -157,7 +160,7 @@ class Simulation:
                 timed_out = True
                 task.cancel()
 
-        watchdog = loop.call_at(start + limit, stop_runaway)
+        watchdog = loop.call_watchdog_at(start + limit, stop_runaway)
         try:
             return loop.run_until_complete(task)
         except asyncio.CancelledError:
@@ -232,7 +235,29 @@ def _origin_in(warning_text: str, student_file: Path | None) -> str:
     """Pick the student's line out of 'Coroutine created at' origin info, if present."""
     if student_file is None or "Coroutine created at" not in warning_text:
         return ""
-    for line in warning_text.splitlines():
-        if student_file.name in line and "line" in line:
-            return line.strip()
-    return ""
+    found = ""
+    for match in re.finditer(r'File "([^"]+)", line (\d+), in (\S+)', warning_text):
+        if Path(match[1]).name == student_file.name:
+            found = f"{student_file.name}:{match[2]} in {match[3]}"  # innermost wins
+    return found
+
+
+def _unbind_asyncio_primitives(module: Any) -> None:
+    """Let module- and class-level Locks, Semaphores, Queues... work on this check's loop.
+
+    They bind to the first loop that uses them (``asyncio.mixins._LoopBoundMixin``), and
+    every check has a fresh loop, so a module-level ``asyncio.Lock()`` would fail every
+    check after the first with "bound to a different event loop".
+    """
+    mixin = getattr(getattr(asyncio, "mixins", None), "_LoopBoundMixin", None)
+    if mixin is None:
+        return
+    seen: set[int] = set()
+    values = list(vars(module).values())
+    for value in list(values):
+        if isinstance(value, type):
+            values.extend(vars(value).values())
+    for value in values:
+        if isinstance(value, mixin) and id(value) not in seen:
+            seen.add(id(value))
+            value._loop = None

@@ -115,6 +115,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._jobs: list[_Job] = []
         self._sleepers: list[_Sleeper] = []
         self._seq = itertools.count()
+        self._watchdogs: set[asyncio.TimerHandle] = set()
         # A roomy default pool: jobs rarely wait for a worker, and when they do the
         # capacity rule in _jobs_idle() keeps the clock honest.
         self.set_default_executor(
@@ -139,6 +140,16 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._ready.append(handle)
         return handle
 
+    def call_watchdog_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """A timer that only limits a run: it never counts as something a task waits for.
+
+        Without the distinction, a run whose tasks all wait forever would jump to the
+        limit and be reported as "still running" instead of as a deadlock.
+        """
+        handle = self.call_at(when, callback)
+        self._watchdogs.add(handle)
+        return handle
+
     def _next_timer(self) -> float | None:
         scheduled = self._scheduled
         while scheduled and scheduled[0]._cancelled:
@@ -155,7 +166,12 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 timer = self._next_timer()
                 sleeper = self._sleepers[0].wake_at if self._sleepers else None
                 candidates = [t for t in (timer, sleeper) if t is not None]
-                if candidates:
+                only_watchdogs = sleeper is None and all(
+                    h in self._watchdogs or h._cancelled for h in self._scheduled
+                )
+                if candidates and only_watchdogs and not self._jobs and self._scheduled:
+                    deadlock_suspected = True
+                elif candidates:
                     self._now = max(self._now, min(candidates))
                     self._wake_due_sleepers()
                 elif not self._jobs:

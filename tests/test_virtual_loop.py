@@ -182,3 +182,41 @@ async def test_clocks_read_virtual_time_inside_the_simulation() -> None:
     finally:
         guard.uninstall()
     assert time.monotonic is not None and time.monotonic.__module__ == "time"
+
+
+def test_waiting_forever_in_sim_run_is_a_deadlock() -> None:
+    from grader.simulation import Simulation
+
+    sim = Simulation()
+    sim.start()
+    sim.loop.deadlock_grace = 0.1
+    try:
+        with pytest.raises(SimulationDeadlock):
+            sim.run(asyncio.Event().wait())
+    finally:
+        sim.finish()
+
+
+def test_module_level_lock_works_in_every_check() -> None:
+    import types
+
+    from grader.simulation import Simulation
+
+    module = types.ModuleType("student")
+    module.lock = asyncio.Lock()
+
+    async def use_lock() -> None:
+        async with module.lock:
+            await asyncio.sleep(0.1)
+
+    async def contend() -> None:
+        await asyncio.gather(use_lock(), use_lock())
+
+    for _ in range(2):  # a fresh loop per check, like the plugin does
+        sim = Simulation()
+        sim.start([module])
+        try:
+            sim.run(contend())
+            assert sim.elapsed == pytest.approx(0.2)
+        finally:
+            sim.finish()
