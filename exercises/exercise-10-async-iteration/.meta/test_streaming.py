@@ -1,0 +1,504 @@
+"""Hidden checks for exercise 10 (async generators, streaming export, closing, comprehensions).
+
+Streams are driven by the checks themselves, one value at a time, so the verdicts are
+about *when* each value arrived (simulated time) and how far the code read ahead, not
+just about the final list.
+"""
+
+import asyncio
+import contextlib
+import csv
+import inspect
+import io as textio
+import re
+from pathlib import Path
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    expect_elapsed_at_most,
+    expect_equal,
+    expect_no_pending_tasks,
+    fail,
+    ran_one_after_another,
+)
+
+OPEN_DELAY = 0.2
+ROW_DELAY = 0.1
+CLOSE_DELAY = 0.05
+EPS = 1e-9
+HEADER = ["id", "name"]
+
+
+def secs(value: float) -> str:
+    return f"{round(value, 2):g} s"
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def make_row(i: int) -> dict:
+    return {"id": i, "name": f"item-{i}"}
+
+
+def short_where(where: str) -> str:
+    """'File "/long/path/x.py", line 49, in f' -> ' (x.py, line 49, in f)'."""
+    match = re.search(r'File "([^"]+)", line (\d+), in (\S+)', where or "")
+    if not match:
+        return f" ({where})" if where else ""
+    return f" ({Path(match[1]).name}, line {match[2]}, in {match[3]})"
+
+
+# -- fakes ----------------------------------------------------------------------------------
+
+
+class FakeCursor:
+    def __init__(self, io: FakeIO) -> None:
+        self.io = io
+        self.next_id = 0
+        self.closed_at: float | None = None
+
+    async def fetch(self):
+        if self.closed_at is not None:
+            raise RuntimeError("fetch() on a cursor that is already closed")
+        i = self.next_id
+        self.next_id += 1
+        return await self.io.operation(f"row {i}", ROW_DELAY, result=make_row(i))
+
+    async def close(self):
+        await self.io.operation("close cursor", CLOSE_DELAY)
+        self.closed_at = now()
+
+
+FakeCursor.fetch.__qualname__ = "Cursor.fetch"
+FakeCursor.close.__qualname__ = "Cursor.close"
+
+
+class Table:
+    """Instrumented open_cursor: every cursor it hands out is kept for inspection."""
+
+    def __init__(self, sim) -> None:
+        self.io = FakeIO(sim)
+        self.cursors: list[FakeCursor] = []
+
+    async def open_cursor(self):
+        await self.io.operation("open cursor", OPEN_DELAY)
+        cursor = FakeCursor(self.io)
+        self.cursors.append(cursor)
+        return cursor
+
+    def row_op(self, row_id):
+        ops = self.io.calls(f"row {row_id}")
+        return ops[0] if ops else None
+
+
+Table.open_cursor.__qualname__ = "open_cursor"
+
+
+@pytest.fixture
+def table(sim, student):
+    fake = Table(sim)
+    student.replace("open_cursor", fake.open_cursor)
+    return fake
+
+
+def describe(value) -> str:
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
+async def as_stream(value, call: str):
+    """The value if ``async for`` can use it; otherwise a failure saying what it is."""
+    if hasattr(value, "__aiter__"):
+        return value
+    if inspect.iscoroutine(value):
+        result = await value  # a stub's NotImplementedError surfaces here as "not written"
+        fail(
+            f"`{call}` is not an async iterator: it is an `async def` function that returns "
+            f"{describe(result)}, so `async for row in {call}` fails "
+            "with TypeError ('async for' requires an object with __aiter__ method, got "
+            "coroutine).",
+            misconception="`return` in an `async def` hands back one finished value at the "
+            "very end, here after every row was read. A `yield` inside `async def` makes an "
+            "async generator instead, which hands out values one at a time as they arrive.",
+            next_step="Instead of building a list, `yield` each value as soon as you have it.",
+        )
+    if hasattr(value, "__iter__"):
+        fail(
+            f"`{call}` is not an async iterator: it returned a {type(value).__name__}, which "
+            "only a plain `for` can loop over.",
+            misconception="Only an `async def` function containing `yield` (an async "
+            "generator) can await between values and be used with `async for`.",
+            next_step="Define it with `async def` and `yield` each value.",
+        )
+    fail(f"`{call}` returned {value!r:.60}, which `async for` can't loop over.",
+         next_step="Write it as an async generator: `async def` with `yield` inside.")
+
+
+# -- task 1: fetch_rows ---------------------------------------------------------------------
+
+
+@pytest.mark.task(1)
+def test_yields_every_row(student, sim, table):
+    async def scenario():
+        stream = await as_stream(student.fetch_rows(5), "fetch_rows(5)")
+        five = [row async for row in stream]
+        stream = await as_stream(student.fetch_rows(0), "fetch_rows(0)")
+        none = [row async for row in stream]
+        return five, none
+
+    five, none = sim.run(scenario(), what="fetch_rows")
+    advice = dict(
+        misconception="fetch_rows(count) yields exactly the first `count` rows, in the order "
+        "the cursor returns them.",
+        next_step="Open one cursor and yield `await cursor.fetch()` `count` times.",
+    )
+    expect_equal(five, [make_row(i) for i in range(5)],
+                 call="[row async for row in fetch_rows(5)]", **advice)
+    expect_equal(none, [], call="[row async for row in fetch_rows(0)]", **advice)
+
+
+@pytest.mark.task(1)
+def test_rows_stream_as_fetched(student, sim, table):
+    async def scenario():
+        stream = await as_stream(student.fetch_rows(5), "fetch_rows(5)")
+        return [(row, now()) async for row in stream]
+
+    arrivals = sim.run(scenario(), what="fetch_rows")
+    fetched = [op for op in table.io.operations if op.label.startswith("row ") and op.end]
+    for position, (row, arrived) in enumerate(arrivals):
+        op = table.row_op(row.get("id") if isinstance(row, dict) else None)
+        if op is None or op.end is None or arrived <= op.end + EPS:
+            continue
+        read_by_then = sum(1 for f in fetched if f.end <= arrived + EPS)
+        fail(
+            f"`async for row in fetch_rows(5)` received row {position} only at "
+            f"t={secs(arrived)}, though it had been fetched at t={secs(op.end)}: fetch_rows "
+            f"read {read_by_then} rows before yielding it.",
+            misconception="Collecting rows into a list and yielding them afterwards makes the "
+            "consumer wait for the last row (and keeps every row in memory); an async "
+            "generator should hand each row on as soon as it is read.",
+            next_step="`yield` each row right after `await cursor.fetch()` returns it.",
+        )
+
+
+# -- task 2: export_csv ---------------------------------------------------------------------
+
+
+class RowSource:
+    """An async iterator of ``total`` rows that knows how far its reader is ahead."""
+
+    def __init__(self, io: FakeIO, total: int) -> None:
+        self.io = io
+        self.total = total
+        self.requested = 0
+        self.fetched = 0
+        self.delivered = 0  # data rows the consumer has received in chunks so far
+        self.peak_ahead = 0
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if self.requested >= self.total:
+            raise StopAsyncIteration
+        i = self.requested
+        self.requested += 1
+        row = await self.io.operation(f"row {i}", ROW_DELAY, result=make_row(i))
+        self.fetched += 1
+        self.peak_ahead = max(self.peak_ahead, self.fetched - self.delivered)
+        return row
+
+    async def aclose(self):
+        self.requested = self.total
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(textio.StringIO(text)) if row]
+
+
+def data_rows_in(chunk: str) -> int:
+    return sum(1 for row in csv_rows(chunk) if row != HEADER)
+
+
+def export_call(total: int, chunk_size: int) -> str:
+    return f"export_csv(<{total} rows>, {chunk_size})"
+
+
+async def consume_export(student, source: RowSource, chunk_size: int, pause: float = 0.0):
+    """Read the export chunk by chunk; return [(chunk, arrived_at, rows_fetched_by_then)]."""
+    call = export_call(source.total, chunk_size)
+    stream = await as_stream(student.export_csv(source, chunk_size), call)
+    received = []
+    async for chunk in stream:
+        received.append((chunk, now(), source.fetched))
+        if not isinstance(chunk, str):
+            fail(
+                f"`{call}` yielded a {type(chunk).__name__} ({chunk!r:.60}); each chunk "
+                "should be a string of CSV text.",
+                misconception="A chunk is a piece of the finished file, ready to be written "
+                "or sent as it is.",
+                next_step="Join the chunk's lines into one string, e.g. "
+                "`''.join(lines)`, and yield that.",
+            )
+        source.delivered += data_rows_in(chunk)
+        if pause:
+            await asyncio.sleep(pause)
+    return received
+
+
+def read_everything_first(received, source: RowSource, chunk_size: int) -> None:
+    first = next((r for r in received if data_rows_in(r[0])), None)
+    if first is not None and first[2] >= source.total > chunk_size:
+        fail(
+            f"`{export_call(source.total, chunk_size)}` read all {source.total} rows before it "
+            f"yielded its first chunk, at t={secs(first[1])}, although the first "
+            f"{chunk_size} rows were ready at t={secs(ROW_DELAY * chunk_size)}.",
+            misconception="Building the whole export in a list first makes the consumer wait "
+            "for the last row and keeps every row in memory at once; a streaming export "
+            "hands each chunk on as soon as it is full.",
+            next_step="Keep a buffer of at most chunk_size lines; when it is full, yield it as "
+            "one string and start a new buffer.",
+        )
+
+
+@pytest.mark.task(2)
+def test_csv_has_every_row(student, sim):
+    io = FakeIO(sim)
+    for total, chunk_size in ((10, 3), (6, 3)):
+        source = RowSource(io, total)
+        received = sim.run(consume_export(student, source, chunk_size), what="export_csv")
+        call = export_call(total, chunk_size)
+        chunks = [chunk for chunk, _, _ in received]
+        got = csv_rows("".join(chunks))
+        wanted = [HEADER] + [[str(i), f"item-{i}"] for i in range(total)]
+        if got != wanted:
+            index = next((i for i, (g, w) in enumerate(zip(got, wanted, strict=False)) if g != w),
+                         min(len(got), len(wanted)))
+            line = ",".join(got[index]) if index < len(got) else "(nothing)"
+            expected_line = ",".join(wanted[index]) if index < len(wanted) else "(nothing)"
+            fail(
+                f"Joined together, the chunks from `{call}` read as CSV gave {len(got)} lines; "
+                f"line {index + 1} is `{line}` where `{expected_line}` was expected.",
+                misconception="The export is the header line `id,name`, then one `id,name` "
+                "line per row in order, each line ending with a newline.",
+                next_step="Write `f\"{row['id']},{row['name']}\\n\"` for each row, after a "
+                "header line.",
+            )
+        sizes = [n for n in (data_rows_in(chunk) for chunk in chunks) if n]
+        full, rest = divmod(total, chunk_size)
+        wanted_sizes = [chunk_size] * full + ([rest] if rest else [])
+        if sizes != wanted_sizes:
+            fail(
+                f"The chunks from `{call}` held {sizes} rows each; expected {wanted_sizes}: "
+                "full chunks of chunk_size rows, and only the last one shorter.",
+                misconception="Chunks larger than chunk_size break the memory promise; "
+                "smaller ones (such as one row each) make many tiny writes.",
+                next_step="Yield a chunk exactly when chunk_size lines are buffered, and "
+                "whatever is left at the end.",
+            )
+
+
+@pytest.mark.task(2)
+def test_first_chunk_arrives_early(student, sim):
+    source = RowSource(FakeIO(sim), 10)
+    received = sim.run(consume_export(student, source, 3), what="export_csv")
+    first = next((r for r in received if data_rows_in(r[0])), None)
+    if first is None:
+        fail(f"`{export_call(10, 3)}` yielded no rows at all.",
+             next_step="Yield a chunk each time chunk_size rows are buffered.")
+    ready = ROW_DELAY * 3
+    if first[1] > ready + 1e-6:
+        read_everything_first(received, source, 3)
+        fail(
+            f"The first chunk of `{export_call(10, 3)}` arrived at t={secs(first[1])}, but its "
+            f"rows were ready at t={secs(ready)}: it had read {first[2]} rows by then.",
+            misconception="A streaming export hands each chunk on as soon as it is full.",
+            next_step="Yield as soon as chunk_size lines are buffered.",
+        )
+
+
+@pytest.mark.task(2)
+def test_memory_stays_bounded(student, sim):
+    source = RowSource(FakeIO(sim), 9)
+    # A slow consumer: it spends 1 s writing each chunk before asking for the next.
+    received = sim.run(consume_export(student, source, 3, pause=1.0), what="export_csv")
+    if source.peak_ahead > 3:
+        read_everything_first(received, source, 3)
+        fail(
+            f"`{export_call(9, 3)}` read ahead: while the consumer was busy with a chunk, it "
+            f"kept fetching, and at one point held {source.peak_ahead} rows the consumer had "
+            "not received yet (at most 3 are allowed).",
+            misconception="Reading ahead into an unbounded buffer (a list, or an "
+            "asyncio.Queue without maxsize) lets a fast source fill memory when the consumer "
+            "is slow; an async generator paused at its `yield` stops reading until asked.",
+            next_step="Read rows only from inside the generator, between yields (or bound "
+            "the queue with maxsize).",
+        )
+    expect_no_pending_tasks(sim, what="export_csv")
+
+
+# -- task 3: closing the stream --------------------------------------------------------------
+
+
+@pytest.mark.task(3)
+def test_generator_closes_on_break(student, sim, table):
+    async def scenario():
+        stream = await as_stream(student.fetch_rows(3), "fetch_rows(3)")
+        async for _ in stream:
+            pass
+        after_full = table.cursors[0].closed_at if table.cursors else None
+        stream = await as_stream(student.fetch_rows(10), "fetch_rows(10)")
+        if not hasattr(stream, "aclose"):
+            fail("fetch_rows(10) has no aclose() method, so a consumer can't close it early.",
+                 next_step="Write fetch_rows as an async generator (`async def` with `yield`).")
+        got = 0
+        async with contextlib.aclosing(stream):
+            async for _ in stream:
+                got += 1
+                if got == 3:
+                    break
+        early = table.cursors[1] if len(table.cursors) > 1 else None
+        return after_full, early, now()
+
+    after_full, early, closed_by = sim.run(scenario(), what="fetch_rows")
+    dropped = next((d for d in sim.never_awaited() if d.name == "Cursor.close"), None)
+    if dropped:
+        fail(
+            f"fetch_rows called cursor.close(){short_where(dropped.where)} but never awaited "
+            "it, so the cursor was never released.",
+            misconception="Calling an async method only creates a coroutine; it runs only "
+            "when awaited.",
+            next_step="Write `await cursor.close()`.",
+        )
+    if after_full is None:
+        fail(
+            "After `async for` read every row of fetch_rows(3), the cursor was never closed.",
+            misconception="A generator that opens a resource owns it and must release it "
+            "when it is done.",
+            next_step="Close the cursor in a `finally:` around your loop: "
+            "`await cursor.close()`.",
+        )
+    if early is None or early.closed_at is None or early.closed_at > closed_by + EPS:
+        fail(
+            "A consumer read 3 rows from fetch_rows(10), broke out of its `async for`, and "
+            "closed the generator (with contextlib.aclosing), but the cursor stayed open: "
+            "the cleanup after your loop was skipped.",
+            misconception="Closing a paused generator raises GeneratorExit at the `yield` "
+            "where it waits; code after the loop never runs, only `finally:` blocks (and "
+            "`async with` exits) do.",
+            next_step="Put the loop inside `try:` and `await cursor.close()` in `finally:`.",
+        )
+
+
+class FakeStream:
+    """A correct fetch_rows stand-in that records how far it was read and when it closed."""
+
+    def __init__(self, io: FakeIO) -> None:
+        self.io = io
+        self.runs: list[dict] = []
+
+    async def fetch_rows(self, count):
+        run = {"count": count, "produced": 0, "closed_at": None}
+        self.runs.append(run)
+        try:
+            for i in range(count):
+                row = await self.io.operation(f"row {i}", ROW_DELAY, result=make_row(i))
+                run["produced"] += 1
+                yield row
+        finally:
+            await self.io.operation("close cursor", CLOSE_DELAY)
+            run["closed_at"] = now()
+
+
+FakeStream.fetch_rows.__qualname__ = "fetch_rows"
+
+
+@pytest.mark.task(3)
+def test_find_row_closes_stream(student, sim):
+    stream = FakeStream(FakeIO(sim))
+    student.replace("fetch_rows", stream.fetch_rows)
+
+    async def scenario():
+        found = await student.find_row("item-2", 10)
+        found_at = now()
+        missing = await student.find_row("item-99", 4)
+        return found, found_at, missing
+
+    found, found_at, missing = sim.run(scenario(), what="find_row")
+    expect_equal(found, make_row(2), call="find_row('item-2', 10)",
+                 misconception="find_row returns the first row whose name matches.",
+                 next_step="Compare row['name'] with name and return that row.")
+    expect_equal(missing, None, call="find_row('item-99', 4)",
+                 misconception="When none of the rows match, find_row returns None.",
+                 next_step="Return None after the loop.")
+    if not stream.runs:
+        fail("find_row never read fetch_rows(limit).",
+             next_step="Loop over fetch_rows(limit) with `async for`.")
+    run = stream.runs[0]
+    if run["produced"] > 4:
+        fail(
+            f"`find_row('item-2', 10)` read {run['produced']} rows although the match was the "
+            "3rd: it kept reading after finding it.",
+            misconception="Collecting the whole stream first (for example with an async "
+            "comprehension) reads everything even when the answer comes early.",
+            next_step="Return (or break) from inside the `async for` as soon as the row "
+            "matches.",
+        )
+    if run["closed_at"] is None or run["closed_at"] > found_at + EPS:
+        fail(
+            f"`find_row('item-2', 10)` returned at t={secs(found_at)}, but the rows stream "
+            "it stopped reading was still open: its cleanup (closing the cursor) had not run.",
+            misconception="Leaving an `async for` early with break or return does not close "
+            "an async generator; it stays paused at its `yield` until someone calls "
+            "aclose(), which otherwise happens only whenever it gets garbage-collected.",
+            next_step="`async with contextlib.aclosing(fetch_rows(limit)) as rows:` and loop "
+            "over rows inside that block.",
+        )
+
+
+# -- task 4: price_table ---------------------------------------------------------------------
+
+
+PRICE_DELAYS = {11: 0.4, 12: 0.1, 13: 0.3, 14: 0.2}
+PRICE_BUDGET = 0.5
+
+
+def price_of(item_id: int) -> float:
+    return round(2.5 + 1.25 * item_id, 2)
+
+
+@pytest.mark.task(4)
+def test_price_table_is_concurrent(student, sim):
+    io = FakeIO(sim)
+
+    async def lookup_price(item_id):
+        return await io.operation(f"lookup_price({item_id})", PRICE_DELAYS.get(item_id, 0.1),
+                                  result=price_of(item_id))
+
+    student.replace("lookup_price", lookup_price)
+    ids = list(PRICE_DELAYS)
+    call = f"price_table({ids})"
+    result = sim.run(student.price_table(ids), what="price_table")
+    expect_equal(result, {i: price_of(i) for i in ids}, call=call,
+                 misconception="price_table maps every id to the price lookup_price gives it.",
+                 next_step="Build a dict {item_id: price}.")
+    sim.budget = PRICE_BUDGET
+    if sim.elapsed > PRICE_BUDGET + EPS:
+        ops = io.finished()
+        if ran_one_after_another(ops) and all(op.in_main_task for op in ops):
+            fail(
+                f"`{call}` took {secs(sim.elapsed)} of simulated time: its {len(ops)} lookups "
+                f"ran one after another, where running them together takes as long as the "
+                f"slowest ({secs(max(PRICE_DELAYS.values()))}).",
+                misconception="An `await` inside a comprehension, like "
+                "`{i: await lookup_price(i) for i in ids}`, finishes each lookup before the "
+                "comprehension moves on to the next id: it is a loop in disguise.",
+                next_step="Start every lookup first (asyncio.gather, or a list of "
+                "asyncio.create_task(...)) and only then await the results.",
+            )
+        expect_elapsed_at_most(sim, PRICE_BUDGET, what=f"`{call}`")
+    expect_no_pending_tasks(sim, what="price_table")

@@ -1,0 +1,221 @@
+"""Hidden checks for exercise 14 (TaskGroup, cancelling siblings, except*)."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    SourceFailed,
+    expect_elapsed_at_most,
+    expect_equal,
+    expect_no_pending_tasks,
+    fail,
+    run_and_cancel,
+)
+
+# Different durations, so no two jobs end at the same simulated instant.
+DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8, "d": 1.2}
+FAILING_DELAYS = {"a": 1.0, "b": 0.3, "c": 0.8}
+FAIL_AT = 0.3
+CANCEL_AT = 0.5
+
+
+class Jobs:
+    """An instrumented ``run_job``: a FakeIO operation per job, some set to fail."""
+
+    def __init__(self, sim, delays, failing=None) -> None:
+        self.io = FakeIO(sim)
+        self.delays = delays
+        self.failing = dict(failing or {})
+
+    async def run_job(self, name: str) -> str:
+        return await self.io.operation(name, self.delays.get(name, 1.0),
+                                       result=self.result(name), error=self.failing.get(name))
+
+    @staticmethod
+    def result(name: str) -> str:
+        return f"{name} done"
+
+    def op(self, name: str):
+        found = self.io.calls(name)
+        return found[0] if found else None
+
+
+def install(student, sim, delays, failing=None) -> Jobs:
+    jobs = Jobs(sim, delays, failing)
+    student.replace("run_job", jobs.run_job)
+    return jobs
+
+
+def run_catching(sim, coro, what: str):
+    """Run ``coro``; return (result, raised exception or None)."""
+    try:
+        return sim.run(coro, what=what), None
+    except Exception as exc:  # the student's error is what the check inspects
+        return None, exc
+
+
+def holds(error: BaseException | None, wanted: BaseException) -> bool:
+    """True if ``error`` is ``wanted`` or an exception group holding it (at any depth)."""
+    if error is wanted:
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return any(holds(inner, wanted) for inner in error.exceptions)
+    return False
+
+
+def late_jobs(jobs: Jobs, names: list[str], moment: float) -> list[str]:
+    """How each job that was not cancelled at ``moment`` carried on, in plain words."""
+    late = []
+    for name in names:
+        op = jobs.op(name)
+        if op is None:
+            continue
+        if op.outcome == "cancelled" and op.end is not None and abs(op.end - moment) < 1e-6:
+            continue
+        if op.end is None:
+            late.append(f"'{name}' was still running when run_all had already ended")
+        elif op.outcome == "cancelled":
+            late.append(f"'{name}' was only cancelled at {op.end:.1f} s")
+        else:
+            late.append(f"'{name}' kept going and finished at {op.end:.1f} s")
+    return late
+
+
+@pytest.mark.task(1)
+def test_jobs_run_together(student, sim):
+    jobs = install(student, sim, DELAYS)
+    results = sim.run(student.run_all(["a", "b", "c"]), what="run_all")
+    expect_equal(
+        results, [jobs.result(n) for n in "abc"], call="run_all(['a', 'b', 'c'])",
+        misconception="The results should follow the order of the names, whatever order "
+        "the jobs finish in.",
+        next_step="Keep the tasks in a list in the order you created them and read "
+        "`task.result()` from each after the `async with` block.",
+    )
+    expect_elapsed_at_most(sim, 1.2, what="run_all(['a', 'b', 'c'])")
+    expect_no_pending_tasks(sim, what="run_all")
+
+
+@pytest.mark.task(1)
+def test_failure_cancels_the_rest(student, sim):
+    error = ValueError("bad input: b")
+    jobs = install(student, sim, FAILING_DELAYS, {"b": error})
+    call = "run_all(['a', 'b', 'c']) with job 'b' failing after 0.3 s"
+    result, raised = run_catching(sim, student.run_all(["a", "b", "c"]), "run_all")
+    if raised is None:
+        fail(
+            f"Called `{call}`; it returned {result!r:.120} instead of raising.",
+            misconception="When a job fails the batch has failed: hiding the error makes "
+            "the caller believe everything went fine.",
+            next_step="Don't catch the error in run_all; the TaskGroup raises it for you.",
+        )
+    if not holds(raised, error):
+        raise raised  # an error of the student's own: the usual report explains it
+    late = late_jobs(jobs, ["a", "c"], FAIL_AT)
+    if late:
+        fail(
+            f"Called `{call}`: 'b' failed at {FAIL_AT} s, but the other jobs were not "
+            f"cancelled when it failed: {'; '.join(late)}.",
+            misconception="`asyncio.gather` (or awaiting tasks one by one) reports the "
+            "first failure but leaves the other tasks running: nobody stops them and "
+            "nobody waits for them. A TaskGroup cancels its other tasks as soon as one "
+            "fails, but only the tasks created with the group's own `create_task`.",
+            next_step="Create every job with `group.create_task(...)` inside "
+            "`async with asyncio.TaskGroup() as group:`.",
+        )
+    if not isinstance(raised, BaseExceptionGroup):
+        fail(
+            f"Called `{call}`; it raised the {type(raised).__name__} on its own, but an "
+            "ExceptionGroup holding it was expected.",
+            misconception="A TaskGroup reports its tasks' failures as one ExceptionGroup "
+            "(several tasks can fail together); callers rely on that shape to use "
+            "`except*`.",
+            next_step="Let the TaskGroup's ExceptionGroup propagate instead of raising "
+            "the single error yourself.",
+        )
+    expect_no_pending_tasks(sim, what="run_all")
+
+
+@pytest.mark.task(1)
+def test_cancelling_stops_every_job(student, sim):
+    jobs = install(student, sim, DELAYS)
+    outcome = run_and_cancel(sim, lambda: student.run_all(["a", "c", "d"]), after=CANCEL_AT)
+    if outcome.error is not None and not jobs.io.operations:
+        raise outcome.error
+    late = late_jobs(jobs, ["a", "c", "d"], CANCEL_AT)
+    if late:
+        fail(
+            f"run_all(['a', 'c', 'd']) was cancelled at {CANCEL_AT} s, but its jobs were "
+            f"not cancelled with it: {'; '.join(late)}.",
+            misconception="A task started with `asyncio.create_task` belongs to nobody: "
+            "cancelling the function that started it leaves it running, even when it "
+            "was created inside an `async with TaskGroup()` block. Only tasks made with "
+            "the group's own `create_task` are cancelled along with their owner.",
+            next_step="Create every job with `group.create_task(...)`.",
+        )
+    expect_no_pending_tasks(sim, what="run_all")
+
+
+@pytest.mark.task(2)
+def test_value_errors_become_report(student, sim):
+    install(student, sim, DELAYS)
+    report = sim.run(student.run_batch(["a", "b", "c"]), what="run_batch")
+    expect_equal(
+        report, {"done": ["a done", "b done", "c done"], "rejected": []},
+        call="run_batch(['a', 'b', 'c']) with every job succeeding",
+        misconception="When nothing fails, the report lists every result in order and no "
+        "rejections.",
+        next_step="Return `{'done': results, 'rejected': []}`.",
+    )
+    error = ValueError("bad input: b")
+    jobs = Jobs(sim, FAILING_DELAYS, {"b": error})
+    student.replace("run_job", jobs.run_job)
+    call = "run_batch(['a', 'b', 'c']) with 'b' raising ValueError('bad input: b')"
+    report, raised = run_catching(sim, student.run_batch(["a", "b", "c"]), "run_batch")
+    if raised is not None:
+        if not holds(raised, error):
+            raise raised
+        if isinstance(raised, BaseExceptionGroup):
+            fail(
+                f"Called `{call}`; the ValueError escaped inside {raised!r:.120}. A plain "
+                "`except ValueError` never matches an ExceptionGroup, even one that "
+                "holds a ValueError.",
+                misconception="A TaskGroup raises an ExceptionGroup, not the ValueError "
+                "itself, and `except ValueError` does not look inside groups.",
+                next_step="Use `except* ValueError as group_error:` and read the errors "
+                "from `group_error.exceptions`.",
+            )
+        fail(
+            f"Called `{call}`; the ValueError escaped instead of being reported.",
+            misconception="Bad-input errors are the ones run_batch is meant to handle.",
+            next_step="Catch them with `except* ValueError` and list them under "
+            "'rejected'.",
+        )
+    expect_equal(
+        report, {"done": [], "rejected": ["bad input: b"]}, call=call,
+        misconception="A batch with a ValueError is rejected as a whole: no results, and "
+        "the message of each ValueError under 'rejected'.",
+        next_step="Collect `str(error)` for every error in the group you caught.",
+    )
+
+
+@pytest.mark.task(2)
+def test_other_errors_still_raise(student, sim):
+    error = SourceFailed("b lost its connection")
+    install(student, sim, FAILING_DELAYS, {"b": error})
+    call = "run_batch(['a', 'b', 'c']) with 'b' raising SourceFailed (a ConnectionError)"
+    report, raised = run_catching(sim, student.run_batch(["a", "b", "c"]), "run_batch")
+    if raised is None:
+        fail(
+            f"Called `{call}`; it returned {report!r:.120}, so the connection error was "
+            "swallowed.",
+            misconception="Catching every kind of error (`except* Exception`, or a bare "
+            "`except`) also hides the failures you don't know how to handle; the caller "
+            "never learns the batch broke.",
+            next_step="Handle only `ValueError` with `except*`; whatever it doesn't match "
+            "is re-raised for you.",
+        )
+    if not holds(raised, error):
+        raise raised

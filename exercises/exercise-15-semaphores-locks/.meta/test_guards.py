@@ -1,0 +1,345 @@
+"""Hidden checks for exercise 15 (Semaphore to cap concurrency, Lock around read-await-write)."""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.mixins
+import sys
+import threading
+import types
+from pathlib import Path
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    expect_elapsed_at_most,
+    expect_equal,
+    expect_no_pending_tasks,
+    fail,
+)
+
+# Ten downloads of about a second, each a millisecond longer than the one before, so no
+# two of them end at the same simulated instant. With 3 slots: 4 rounds, about 4.02 s.
+SOURCES = [f"s{i}" for i in range(10)]
+DELAYS = {source: 1.0 + i / 1000 for i, source in enumerate(SOURCES)}
+LIMITED_BUDGET = 4.1
+
+AMOUNTS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+OPENING = 100
+# Approvals overlap (1.00-1.09 s), then ten updates of 0.2 s each take turns: 3.0 s.
+DEPOSIT_BUDGET = 3.5
+
+
+# -- keeping a wrong lock from freezing the grader ---------------------------------------
+
+
+class LoopFrozen(BaseException):
+    """Raised inside student code when a threading lock would block the loop forever.
+
+    A BaseException, so an `except Exception` in student code can't swallow it.
+    """
+
+
+class FreezeWatch:
+    """Records the first time student code waited for a threading lock on the loop."""
+
+    def __init__(self, student_file: Path) -> None:
+        self.student_file = student_file
+        self.kind = ""
+        self.where = ""
+
+    def blocked(self, kind: str) -> None:
+        if not self.kind:
+            self.kind, self.where = kind, self._student_line()
+        raise LoopFrozen(kind)
+
+    def _student_line(self) -> str:
+        frame = sys._getframe(2)
+        wanted = self.student_file.resolve()
+        while frame is not None:
+            if Path(frame.f_code.co_filename).resolve() == wanted:
+                return f" ({self.student_file.name}, line {frame.f_lineno})"
+            frame = frame.f_back
+        return ""
+
+    def check(self) -> None:
+        if self.kind:
+            fail(
+                f"Your code waited for a {self.kind}{self.where} that another task was "
+                "holding across an `await`. On the event loop that wait never ends: the "
+                "holder can only release the lock when the loop runs it again, and the "
+                "loop itself is stuck waiting (the grader stopped it instead of hanging).",
+                misconception=f"A {self.kind} makes the whole thread wait, and every task "
+                "runs on the loop's one thread. The asyncio versions make only the waiting "
+                "task wait and let the loop run the others, including the holder.",
+                next_step="Use the asyncio versions (`asyncio.Lock()`, "
+                "`asyncio.Semaphore(n)`) with `async with`.",
+            )
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class GuardedThreadLock:
+    """A threading lock that fails the check where the real one would freeze the loop."""
+
+    def __init__(self, real, kind: str, watch: FreezeWatch) -> None:
+        self._real, self._kind, self._watch = real, kind, watch
+
+    def acquire(self, *args, **kwargs):
+        blocking = args[0] if args else kwargs.get("blocking", True)
+        if blocking and _loop_running():
+            if self._real.acquire(False):
+                return True
+            self._watch.blocked(self._kind)
+        return self._real.acquire(*args, **kwargs)
+
+    def release(self, *args):
+        return self._real.release(*args)
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+THREAD_PRIMITIVES = {
+    "Lock": "threading.Lock",
+    "RLock": "threading.RLock",
+    "Semaphore": "threading.Semaphore",
+    "BoundedSemaphore": "threading.BoundedSemaphore",
+}
+THREAD_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()), threading.Semaphore)
+
+
+def _guarded_factory(name: str, watch: FreezeWatch):
+    real_factory = getattr(threading, name)
+
+    def make(*args, **kwargs):
+        return GuardedThreadLock(real_factory(*args, **kwargs), THREAD_PRIMITIVES[name], watch)
+
+    return make
+
+
+def guard_object(obj, watch: FreezeWatch) -> None:
+    """Wrap threading locks held as attributes of ``obj`` (an account, a class)."""
+    for name, value in list(vars(obj).items()):
+        if isinstance(value, THREAD_LOCK_TYPES):
+            kind = "threading.Semaphore" if isinstance(value, threading.Semaphore) else (
+                "threading.Lock")
+            setattr(obj, name, GuardedThreadLock(value, kind, watch))
+
+
+@pytest.fixture(autouse=True)
+def frozen(student):
+    """Guard threading locks; unbind asyncio primitives a previous check's loop owns."""
+    watch = FreezeWatch(student.path)
+    proxy = types.ModuleType("threading")
+    proxy.__dict__.update(vars(threading))
+    for name in THREAD_PRIMITIVES:
+        setattr(proxy, name, _guarded_factory(name, watch))
+    for name, value in list(vars(student.module).items()):
+        if value is threading:
+            student.replace(name, proxy)
+        elif any(value is getattr(threading, p) for p in THREAD_PRIMITIVES):
+            primitive = next(p for p in THREAD_PRIMITIVES if value is getattr(threading, p))
+            student.replace(name, _guarded_factory(primitive, watch))
+        elif isinstance(value, THREAD_LOCK_TYPES):
+            student.replace(name, GuardedThreadLock(value, "threading.Lock", watch))
+    # A Lock or Semaphore made at import time (or as a class attribute) binds to the first
+    # loop that waits on it; every check has a fresh loop, so release that binding.
+    for value in list(vars(student.module).values()):
+        holders = [value, *vars(value).values()] if isinstance(value, type) else [value]
+        for held in holders:
+            if isinstance(held, asyncio.mixins._LoopBoundMixin):
+                held._loop = None
+    return watch
+
+
+# -- task 1: a semaphore ---------------------------------------------------------------
+
+
+@pytest.fixture
+def io(sim, student):
+    fake = FakeIO(sim, DELAYS)
+    student.replace("fetch", fake.fetch)
+    return fake
+
+
+ORDER = dict(
+    misconception="Results should follow the order of the sources, whatever order the "
+    "downloads finish in.",
+    next_step="asyncio.gather returns results in the order of its arguments.",
+)
+
+
+def run_fetches(student, sim, frozen: FreezeWatch, sources: list[str], limit: int):
+    try:
+        result = sim.run(student.fetch_limited(sources, limit), what="fetch_limited")
+    except BaseException:
+        frozen.check()
+        raise
+    frozen.check()
+    return result
+
+
+@pytest.mark.task(1)
+def test_results_in_order(student, sim, io, frozen):
+    results = run_fetches(student, sim, frozen, SOURCES, 3)
+    expect_equal(results, [io.expected(s) for s in SOURCES],
+                 call=f"fetch_limited({SOURCES!r}, 3)", **ORDER)
+    expect_no_pending_tasks(sim, what="fetch_limited")
+    expect_equal(sim.run(student.fetch_limited([], 3), what="fetch_limited"), [],
+                 call="fetch_limited([], 3)",
+                 misconception="With nothing to fetch, the answer is an empty list.",
+                 next_step="Make sure an empty list of sources works.")
+
+
+def expect_within_limit(fake: FakeIO, limit: int, call: str) -> None:
+    if fake.peak > limit:
+        fail(
+            f"Called `{call}`: {fake.peak} downloads were in flight at once, but the limit "
+            f"was {limit}.",
+            misconception="Starting every download at once ignores the limit. And a "
+            "Semaphore only limits the tasks that share it: one created inside the code "
+            "that runs once per download gives each download its own slots, so nobody "
+            "ever waits.",
+            next_step="Create one `asyncio.Semaphore(limit)` per call of fetch_limited, "
+            "before starting the downloads, and have every download do "
+            "`async with` that same semaphore.",
+        )
+
+
+@pytest.mark.task(1)
+def test_never_more_than_limit(student, sim, io, frozen):
+    run_fetches(student, sim, frozen, SOURCES, 3)
+    expect_within_limit(io, 3, "fetch_limited(10 sources, 3)")
+    fewer = FakeIO(sim, DELAYS)
+    student.replace("fetch", fewer.fetch)
+    run_fetches(student, sim, frozen, SOURCES[:5], 2)
+    expect_within_limit(fewer, 2, "fetch_limited(5 sources, 2)")
+
+
+@pytest.mark.task(1)
+def test_limit_used_fully(student, sim, io, frozen):
+    run_fetches(student, sim, frozen, SOURCES, 3)
+    if sim.elapsed > LIMITED_BUDGET and io.peak < 3:
+        sim.budget = LIMITED_BUDGET
+        pace = "one at a time" if io.peak == 1 else f"only {io.peak} at a time"
+        fail(
+            f"Called `fetch_limited(10 sources, 3)`: the downloads ran {pace}, so it took "
+            f"{sim.elapsed:.1f} s of simulated time instead of about 4 s.",
+            misconception="A limit of 3 means up to three downloads at once, not fewer. An "
+            "asyncio.Lock (or a Semaphore(1)) lets a single task in, and a lock held "
+            "around the whole batch makes everything wait in one line.",
+            next_step="Use `asyncio.Semaphore(limit)` and hold it around each single "
+            "download only.",
+        )
+    expect_elapsed_at_most(sim, LIMITED_BUDGET, what="fetch_limited(10 sources, 3)")
+
+
+# -- task 2: a lock --------------------------------------------------------------------
+
+
+class Bank:
+    """Instrumented approve / load_balance / save_balance sharing one timeline."""
+
+    def __init__(self, sim) -> None:
+        self.approvals = FakeIO(sim)
+        self.store = FakeIO(sim)
+
+    async def approve(self, amount: int) -> None:
+        # Each approval a hundredth of a second longer than the previous one.
+        await self.approvals.operation(f"approve {amount}",
+                                       1.0 + 0.01 * len(self.approvals.operations))
+
+    async def load_balance(self, account) -> int:
+        await self.store.operation("load balance", 0.1)
+        return account.stored_balance
+
+    async def save_balance(self, account, balance: int) -> None:
+        await self.store.operation(f"save {balance}", 0.1)
+        account.stored_balance = balance
+
+
+def run_deposits(student, sim, frozen: FreezeWatch):
+    bank = Bank(sim)
+    for name in ("approve", "load_balance", "save_balance"):
+        student.replace(name, getattr(bank, name))
+    account = student.Account(OPENING)
+    guard_object(account, frozen)
+
+    async def all_at_once() -> None:
+        await asyncio.gather(*(student.deposit(account, amount) for amount in AMOUNTS))
+
+    try:
+        sim.run(all_at_once(), what="ten deposits at once")
+    except BaseException:
+        frozen.check()
+        raise
+    frozen.check()
+    return bank, account
+
+
+@pytest.mark.task(2)
+def test_no_lost_deposits(student, sim, frozen):
+    _bank, account = run_deposits(student, sim, frozen)
+    expected = OPENING + sum(AMOUNTS)
+    call = f"ten deposits ({', '.join(map(str, AMOUNTS))}) at once into Account({OPENING})"
+    if account.stored_balance != expected:
+        counter = ""
+        if account.deposit_count == len(AMOUNTS):
+            counter = (" Meanwhile deposit_count did reach 10 without any lock: `+= 1` has "
+                       "no await inside, so no other task can run in the middle of it.")
+        fail(
+            f"Ran {call}: the balance should end at {expected} but ended at "
+            f"{account.stored_balance}, so deposits were lost.{counter}",
+            misconception="Between reading the balance and saving the new one there is an "
+            "`await`, and other deposits run in that gap: they read the same old balance, "
+            "and each save overwrites the ones before it.",
+            next_step="Hold the account's `asyncio.Lock` from before `load_balance` until "
+            "after `save_balance` (`async with account.lock:`).",
+        )
+    expect_equal(
+        account.deposit_count, len(AMOUNTS), call=f"account.deposit_count after {call}",
+        misconception="Every deposit should add one to the account's deposit_count.",
+        next_step="Add `account.deposit_count += 1` to deposit (it needs no lock).",
+    )
+    expect_no_pending_tasks(sim, what="deposit")
+
+
+@pytest.mark.task(2)
+def test_only_the_update_is_locked(student, sim, frozen):
+    bank, _account = run_deposits(student, sim, frozen)
+    approvals = len(bank.approvals.operations)
+    if approvals != len(AMOUNTS):
+        fail(
+            f"Ten deposits at once called approve {approvals} time(s); every deposit must "
+            "be approved first.",
+            misconception="Skipping the fraud check would make deposits faster, but it is "
+            "part of the job.",
+            next_step="Start deposit with `await approve(amount)`.",
+        )
+    if sim.elapsed > DEPOSIT_BUDGET and bank.approvals.peak == 1:
+        sim.budget = DEPOSIT_BUDGET
+        fail(
+            f"Ten deposits at once took {sim.elapsed:.1f} s of simulated time (about 3 s "
+            "expected): the approvals ran one at a time, because the lock was held while "
+            "waiting for them.",
+            misconception="Everything inside `async with lock:` happens one task at a "
+            "time. The approval doesn't touch the balance, so locking it only makes every "
+            "deposit wait for all the earlier approvals.",
+            next_step="Await `approve(amount)` before taking the lock; keep only the "
+            "load and the save inside it.",
+        )
+    expect_elapsed_at_most(sim, DEPOSIT_BUDGET, what="ten deposits at once")

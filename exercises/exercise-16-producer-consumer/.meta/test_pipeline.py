@@ -1,0 +1,315 @@
+"""Hidden checks for exercise 16 (bounded asyncio.Queue, several consumers, clean shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from grader.suite import (
+    FakeIO,
+    SimulatedTimeout,
+    SimulationDeadlock,
+    expect_equal,
+    fail,
+)
+
+URLS = [f"img{i}.png" for i in range(10)]
+DOWNLOAD_SECONDS = 0.1
+# Each resize a hundredth of a second longer than the one before: no two end together.
+RESIZE_SECONDS = 1.0
+RESIZE_BUDGET = 4.6  # 10 resizes on 3 workers: four rounds of about 1 s, plus downloads
+STUCK_LIMIT = 120.0  # simulated seconds; a correct run needs under 5
+
+
+class Studio:
+    """Instrumented download / resize: every call is an operation on the timeline."""
+
+    def __init__(self, sim) -> None:
+        self.downloads = FakeIO(sim)
+        self.resizes = FakeIO(sim)
+
+    async def download(self, url: str) -> str:
+        return await self.downloads.operation(f"download {url}", DOWNLOAD_SECONDS,
+                                              result=f"pixels of {url}")
+
+    async def resize(self, image: str) -> str:
+        url = str(image).removeprefix("pixels of ")
+        seconds = RESIZE_SECONDS + 0.01 * len(self.resizes.operations)
+        return await self.resizes.operation(f"resize {url}", seconds,
+                                            result=f"thumbnail of {url}")
+
+    def resized(self) -> list[str]:
+        return [op.label.removeprefix("resize ") for op in self.resizes.operations]
+
+    def downloaded(self) -> list[str]:
+        return [op.label.removeprefix("download ") for op in self.downloads.operations]
+
+    def most_waiting(self) -> int:
+        """Most images downloaded but not yet picked up by a worker, at any instant."""
+        events = [(op.end, 1) for op in self.downloads.operations if op.end is not None]
+        events += [(op.start, -1) for op in self.resizes.operations]
+        waiting = most = 0
+        # At the same instant, count pick-ups first: an image handed over at once never waits.
+        for _moment, change in sorted(events):
+            waiting += change
+            most = max(most, waiting)
+        return most
+
+
+@dataclass
+class Run:
+    studio: Studio
+    result: object = None
+    stuck: str = ""  # why it never returned, in plain words ("" if it did)
+    started: float = 0.0  # simulated time at which the call started
+    # Taken just before the time limit cancels a stuck run (cancelling changes the picture):
+    main_waits_in: list[str] = field(default_factory=list)
+    unfinished: int | None = None
+    idle_workers: int = 0
+
+    def snapshot(self, sim) -> None:
+        if sim.main_task is not None and not sim.main_task.done():
+            self.main_waits_in = waiting_in(sim.main_task)
+            self.unfinished = unfinished_items(sim.main_task)
+        running = [t for t in asyncio.all_tasks(sim.loop)
+                   if not t.done() and t is not sim.main_task]
+        self.idle_workers = len(in_get(running))
+
+
+def waiting_in(task: asyncio.Task) -> list[str]:
+    """Qualified names along the chain of awaits a pending task is suspended in."""
+    names = []
+    awaited = task.get_coro()
+    while awaited is not None and len(names) < 20:
+        names.append(getattr(awaited, "__qualname__", type(awaited).__name__))
+        awaited = getattr(awaited, "cr_await", None)
+    return names
+
+
+def unfinished_items(task: asyncio.Task) -> int | None:
+    """How many items the queue a task is joining still counts as not done."""
+    awaited = task.get_coro()
+    while awaited is not None:
+        if getattr(awaited, "__qualname__", "") == "Queue.join" and awaited.cr_frame:
+            queue = awaited.cr_frame.f_locals.get("self")
+            return getattr(queue, "_unfinished_tasks", None)
+        awaited = getattr(awaited, "cr_await", None)
+    return None
+
+
+def in_get(tasks) -> list[asyncio.Task]:
+    return [t for t in tasks if "Queue.get" in waiting_in(t)]
+
+
+def make(student, sim, urls, workers=3, maxsize=2) -> Run:
+    studio = Studio(sim)
+    student.replace("download", studio.download)
+    student.replace("resize", studio.resize)
+    run = Run(studio, started=sim.now())
+    call = f"make_thumbnails({len(urls)} urls, workers={workers}, maxsize={maxsize})"
+    look = sim.loop.call_at(sim.now() + STUCK_LIMIT - 1.0, run.snapshot, sim)
+    try:
+        run.result = sim.run(student.make_thumbnails(list(urls), workers, maxsize),
+                             limit=STUCK_LIMIT, what=call)
+    except SimulationDeadlock:
+        run.snapshot(sim)
+        run.stuck = "every task was waiting and nothing could ever wake one up"
+    except SimulatedTimeout:
+        run.stuck = f"it was still running after {STUCK_LIMIT:g} s of simulated time"
+    finally:
+        look.cancel()
+    return run
+
+
+STOP_EVERY_WORKER = dict(
+    misconception="A worker's `while True:` loop only ends when something ends it: its "
+    "own stop signal, or being cancelled. Neither `queue.join()` returning nor your "
+    "function returning stops a worker, and one sentinel stops only one worker; the rest "
+    "wait in `queue.get()` forever for an item that will never come.",
+    next_step="Put one sentinel per worker after the last image, or after "
+    "`await queue.join()` cancel every worker and await them.",
+)
+
+
+def expect_clean_stop(sim, run: Run, call: str) -> None:
+    if run.stuck:
+        if "Queue.join" in run.main_waits_in:
+            left = run.unfinished
+            count = f"{left} item(s)" if left is not None else "items"
+            fail(
+                f"`{call}` never returned: it is stuck in `queue.join()`, which still "
+                f"counts {count} as not done ({run.stuck}).",
+                misconception="`join()` waits until `task_done()` has been called once for "
+                "every item put in the queue. Without `task_done()` after each item, the "
+                "count never reaches zero.",
+                next_step="Call `queue.task_done()` after handling each item (in a "
+                "`finally:` so it happens even if handling fails).",
+            )
+        if run.idle_workers:
+            fail(
+                f"`{call}` never returned: {run.idle_workers} worker task(s) were still waiting "
+                f"in `queue.get()` after all the work was done ({run.stuck}).",
+                **STOP_EVERY_WORKER,
+            )
+        fail(
+            f"`{call}` never returned: {run.stuck}.",
+            misconception="Something waits for an event that never happens, or a loop "
+            "never ends.",
+            next_step="Check what each of your tasks is waiting for once the last image "
+            "has been resized.",
+        )
+    stopping = [t for t in sim.pending_tasks() if t.cancelling()]
+    if stopping:
+        fail(
+            f"`{call}` returned while {len(stopping)} task(s) it had cancelled were still "
+            "stopping.",
+            misconception="`task.cancel()` only asks a task to stop: the CancelledError is "
+            "delivered at its next step, which comes after your function has already "
+            "returned. Until then the task is still running.",
+            next_step="After cancelling the workers, `await asyncio.gather(*workers, "
+            "return_exceptions=True)` so they have really stopped before you return.",
+        )
+    idle = in_get(sim.pending_tasks())
+    if idle:
+        fail(
+            f"`{call}` returned while {len(idle)} worker task(s) were still waiting in "
+            "`queue.get()`, and would wait there forever.",
+            **STOP_EVERY_WORKER,
+        )
+    pending = sim.pending_tasks()
+    if pending:
+        names = ", ".join(" > ".join(waiting_in(t)[:2]) for t in pending[:3])
+        fail(
+            f"`{call}` returned while {len(pending)} of its tasks were still running "
+            f"({names}).",
+            misconception="A task keeps running after the code that created it returns; "
+            "nobody waits for it or sees its errors.",
+            next_step="Make sure every task you start has finished (or was cancelled and "
+            "awaited) before returning.",
+        )
+
+
+def expect_each_once(run: Run, urls: list[str], call: str) -> None:
+    for kind, seen in (("downloaded", run.studio.downloaded()),
+                       ("resized", run.studio.resized())):
+        twice = sorted({u for u in seen if seen.count(u) > 1})
+        if twice:
+            fail(
+                f"`{call}`: {twice[0]!r} was {kind} {seen.count(twice[0])} times.",
+                misconception="Each item in a queue is handed to exactly one `get()`; "
+                "doing the work again elsewhere wastes it (or means items were put twice).",
+                next_step="Put each image in the queue once, and have a worker handle "
+                "only what it got from the queue.",
+            )
+        missing = [u for u in urls if u not in seen]
+        if missing:
+            why = f" before it got stuck ({run.stuck})" if run.stuck else ""
+            fail(
+                f"`{call}`: {len(missing)} of {len(urls)} images were never {kind}{why}, "
+                f"for example {missing[0]!r}.",
+                misconception="Every image the producer puts in the queue must be taken "
+                "by some worker; an item lost on the way is silently missing from the "
+                "result.",
+                next_step="Check that the producer puts every image and that workers keep "
+                "taking items until they get their stop signal.",
+            )
+
+
+# -- task 1 ----------------------------------------------------------------------------
+
+
+@pytest.mark.task(1)
+def test_every_image_once(student, sim):
+    call = "make_thumbnails(10 urls, workers=3, maxsize=2)"
+    run = make(student, sim, URLS)
+    expect_each_once(run, URLS, call)
+    if not run.stuck:
+        expect_equal(
+            run.result, {u: f"thumbnail of {u}" for u in URLS}, call=call,
+            misconception="The result maps every url to the thumbnail made from it.",
+            next_step="Have each worker store `thumbnails[url] = await resize(image)`; "
+            "put (url, image) pairs in the queue so the worker knows the url.",
+        )
+
+
+@pytest.mark.task(1)
+def test_queue_stays_bounded(student, sim):
+    for urls, workers, maxsize in ((URLS, 3, 2), (URLS[:6], 2, 1)):
+        call = f"make_thumbnails({len(urls)} urls, workers={workers}, maxsize={maxsize})"
+        run = make(student, sim, urls, workers, maxsize)
+        if not run.studio.downloads.operations:
+            fail(f"`{call}` never called download().",
+                 next_step="The producer should `await download(url)` for each url.")
+        waiting, allowed = run.studio.most_waiting(), maxsize + 1
+        if waiting > allowed:
+            fail(
+                f"`{call}`: at one point {waiting} downloaded images were waiting for a "
+                f"worker; with maxsize={maxsize} there should never be more than "
+                f"{allowed} ({maxsize} in the queue, 1 in the producer's hands). The "
+                "producer ran ahead of the workers.",
+                misconception="An `asyncio.Queue()` without a maxsize never makes `put()` "
+                "wait, so a fast producer piles up work in memory. (Downloading "
+                "everything before or beside the queue has the same effect.)",
+                next_step="Create the queue with `asyncio.Queue(maxsize)`, and have the "
+                "producer download one image, `await queue.put(...)`, then the next.",
+            )
+
+
+@pytest.mark.task(1)
+def test_workers_share_the_load(student, sim):
+    call = "make_thumbnails(10 urls, workers=3, maxsize=2)"
+    run = make(student, sim, URLS)
+    resizes = run.studio.resizes
+    if not resizes.operations:
+        fail(f"`{call}` never called resize().",
+             next_step="Each worker should `await resize(image)` for what it takes.")
+    if resizes.peak > 3:
+        fail(
+            f"`{call}`: {resizes.peak} resizes ran at once, with only 3 workers.",
+            misconception="The workers are the limit on how much runs at once; starting "
+            "a separate task per image ignores it.",
+            next_step="Start exactly `workers` consumer tasks, each resizing one image at "
+            "a time.",
+        )
+    ends = [op.end - run.started for op in resizes.operations if op.end is not None]
+    last = max(ends) if ends else float("inf")
+    if resizes.peak < 3 or last > RESIZE_BUDGET:
+        sim.budget = RESIZE_BUDGET
+        fail(
+            f"`{call}`: at most {resizes.peak} resize(s) ran at once and the last one "
+            f"ended at {last:.1f} s of simulated time; with 3 workers it should be about "
+            "4 s.",
+            misconception="Several consumers only help if they are all running at the same "
+            "time, each taking the next item as soon as it is free.",
+            next_step="Start `workers` consumer tasks before (or while) the producer runs, "
+            "not one after another.",
+        )
+
+
+# -- task 2 ----------------------------------------------------------------------------
+
+
+@pytest.mark.task(2)
+def test_returns_when_done(student, sim):
+    run = make(student, sim, URLS)
+    expect_clean_stop(sim, run, "make_thumbnails(10 urls, workers=3, maxsize=2)")
+
+
+@pytest.mark.task(2)
+def test_tiny_batches(student, sim):
+    call = "make_thumbnails([], workers=3, maxsize=2)"
+    run = make(student, sim, [], 3, 2)
+    expect_clean_stop(sim, run, call)
+    expect_equal(run.result, {}, call=call,
+                 misconception="With no urls there is nothing to make: an empty dict.",
+                 next_step="Make sure the empty case still starts and stops cleanly.")
+    urls = URLS[:2]
+    call = "make_thumbnails(['img0.png', 'img1.png'], workers=5, maxsize=2)"
+    run = make(student, sim, urls, 5, 2)
+    expect_clean_stop(sim, run, call)
+    expect_equal(run.result, {u: f"thumbnail of {u}" for u in urls}, call=call,
+                 misconception="More workers than images: some workers get no image at "
+                 "all, and must still stop.",
+                 next_step="Make sure idle workers are stopped too.")
