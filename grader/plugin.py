@@ -25,6 +25,7 @@ from grader.feedback import Feedback
 from grader.integrity import Watchlist
 from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
+from grader.virtual_loop import DEADLOCK_GRACE
 
 __all__ = ["configure", "emit"]
 
@@ -215,7 +216,9 @@ def student(_student_import: Any) -> Any:
 @pytest.fixture
 def sim(request: pytest.FixtureRequest, student: StudentModule) -> Any:
     """A fresh simulated world (virtual clock, blocking detection) for one check."""
-    simulation = Simulation(student_file=student.path)
+    # The deadlock grace is real time: keep it well inside the check's own time limit.
+    grace = min(DEADLOCK_GRACE, _settings.time_limit / 4)
+    simulation = Simulation(student_file=student.path, deadlock_grace=grace)
     simulation.start([student.module])
     request.node.stash[_sim_key] = simulation
     started = time.perf_counter()

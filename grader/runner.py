@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.course import Exercise
-from grader.errors import MissingFileError
+from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
 from grader.isolation import Limits
 from grader.results import STATUSES, CheckResult, GradeResult
@@ -32,6 +32,8 @@ __all__ = ["grade_file", "hard_time_limit"]
 
 OUTPUT_TAIL = 4000  # characters of the child's output kept for diagnostics
 AFTER_CRASH_LIMIT = 1.5  # real seconds per check when resuming after a crash or hang
+CHECK_GRACE = 2.0  # real seconds past a check's limit before the parent stops the child
+POLL_INTERVAL = 0.05
 
 _SIGNAL_MEANINGS = {
     signal.SIGSEGV: "crashed the Python interpreter (segmentation fault)",
@@ -52,7 +54,7 @@ class _ChildOutcome:
 
 def hard_time_limit(time_limit: float, checks: int) -> float:
     """Real seconds before the child's process group is killed: the outer safety net."""
-    return 10.0 + time_limit * (checks + 1)
+    return 10.0 + (time_limit + CHECK_GRACE) * (checks + 1)
 
 
 def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None,
@@ -158,6 +160,13 @@ def _run_until_every_check_has_a_verdict(
             hidden=hidden,
         )
         events = [r.get("event") for r in outcome.records]
+        if "collected" not in events and not outcome.killed_for_time:
+            # No student code runs before collection: this failure is ours (or the suite's).
+            last = outcome.output_tail.strip().splitlines()[-1:] or ["no output"]
+            raise GraderError(
+                f"The grader could not run the hidden tests ({last[0][:200]}). "
+                "This is not your code's fault: reinstall with 'pip install -e .' or report it."
+            )
         suspicious += _suspicious(outcome.records, remaining, canary_name)
         for record in outcome.records:
             if record.get("event") == "isolation" and not unavailable:
@@ -252,9 +261,10 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 start_new_session=True,
             )
             try:
-                process.wait(timeout=hard_limit)
-            except subprocess.TimeoutExpired:
-                killed_for_time = True
+                killed_for_time = _watch(process, results_path, time_limit, hard_limit)
+            except BaseException:
+                _kill_group(process)
+                raise
             finally:
                 _kill_group(process)  # also reaps anything the student left running
                 process.wait()
@@ -266,6 +276,52 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
         killed_for_time=killed_for_time,
         output_tail=_tail(output_path),
     )
+
+
+def _watch(process: subprocess.Popen, results_path: Path, time_limit: float,
+           hard_limit: float) -> bool:
+    """Wait for the child; True if it had to be stopped for time.
+
+    pytest-timeout's SIGALRM ends ordinary hangs inside the child. This catches the rest
+    (signals blocked, a C call that never returns) per check rather than per run: when a
+    check or the import has been running for its limit plus a grace period, the child
+    is stopped and only that check is blamed.
+    """
+    started = time.monotonic()
+    overrun = time_limit + CHECK_GRACE
+    running_since: float | None = None
+    offset = 0
+    while True:
+        try:
+            process.wait(timeout=POLL_INTERVAL)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        offset, events = _new_events(results_path, offset)
+        for event in events:
+            if event in ("start", "importing"):
+                running_since = now
+            elif event in ("result", "imported"):
+                running_since = now if event == "imported" else None
+        if now - started > hard_limit or (running_since and now - running_since > overrun):
+            _kill_group(process)
+            return True
+
+
+def _new_events(path: Path, offset: int) -> tuple[int, list[str]]:
+    """Event names of complete lines appended since ``offset``."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    end = data.rfind(b"\n") + 1
+    events = []
+    for raw in data[:end].splitlines():
+        try:
+            events.append(str(json.loads(raw).get("event")))
+        except (ValueError, AttributeError):
+            continue
+    return offset + end, events
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -297,8 +353,8 @@ def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:
     """Status and explanation for checks the child never reported."""
     if outcome.killed_for_time:
         return "timed out", Feedback(
-            "Grading was stopped because your code never finished (the whole run went "
-            "past its time limit).",
+            "This check was stopped because your code never finished, and it did not "
+            "respond to the usual timeout either.",
             misconception="Something in your code runs forever without giving control back.",
             next_step="Look for a loop without an exit.",
         )

@@ -23,7 +23,7 @@ from typing import Any
 
 from grader.blocking import TimeGuard
 from grader.feedback import Feedback
-from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
+from grader.virtual_loop import DEADLOCK_GRACE, SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted"]
 
@@ -79,6 +79,7 @@ class Simulation:
 
     student_file: Path | None = None
     cpu_budget: float = 0.05
+    deadlock_grace: float = DEADLOCK_GRACE
     operations: list[Operation] = field(default_factory=list)
     budget: float | None = None
     elapsed: float = 0.0
@@ -136,7 +137,8 @@ class Simulation:
     @property
     def loop(self) -> VirtualClockLoop:
         if self._loop is None:
-            self._loop = VirtualClockLoop(cpu_budget=self.cpu_budget)
+            self._loop = VirtualClockLoop(cpu_budget=self.cpu_budget,
+                                          deadlock_grace=self.deadlock_grace)
         return self._loop
 
     def now(self) -> float:

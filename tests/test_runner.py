@@ -69,3 +69,18 @@ def test_hidden_test_source_never_reaches_the_student(exercise03: Exercise) -> N
         assert "expect_elapsed_at_most(" not in text
         assert "def test_" not in text
         assert suite_source[:200] not in text
+
+
+def test_a_broken_hidden_suite_is_the_graders_error_not_the_students(
+        exercise03: Exercise, tmp_path: Path) -> None:
+    import dataclasses
+    import shutil
+
+    from grader.errors import GraderError
+
+    copy = tmp_path / "exercises" / exercise03.name
+    shutil.copytree(exercise03.folder, copy)
+    (copy / ".meta" / exercise03.suite_file.name).write_text("import no_such_module\n")
+    broken = dataclasses.replace(exercise03, folder=copy, course_root=tmp_path)
+    with pytest.raises(GraderError, match="not your code's fault"):
+        grade_file(broken, exercise03.solution_file)

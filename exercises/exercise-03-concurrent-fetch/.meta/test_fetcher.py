@@ -9,6 +9,7 @@ from grader.suite import (
     expect_equal,
     expect_no_blocking,
     expect_no_pending_tasks,
+    fail,
 )
 
 DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8}
@@ -19,6 +20,19 @@ ORDER = dict(
     next_step="asyncio.gather returns results in the order of its arguments; if you "
     "collect results as they complete, put each one back in its slot.",
 )
+
+
+def expect_fetched_every_source(io, sources, what):
+    """Doing nothing is fast: a timing check only counts if every source was fetched."""
+    fetched = [op.label for op in io.operations]
+    missing = [s for s in sources if s not in fetched]
+    if missing:
+        fail(
+            f"{what} never called fetch for {missing}, so its speed proves nothing.",
+            misconception="Every source has to be fetched; finishing quickly by skipping "
+            "work is not concurrency.",
+            next_step="Call fetch(source) once for every source in the list.",
+        )
 
 
 @pytest.fixture
@@ -39,6 +53,7 @@ def test_results_in_input_order(student, sim, io):
 @pytest.mark.task(1)
 def test_fetches_run_concurrently(student, sim, io):
     sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+    expect_fetched_every_source(io, "abc", "fetch_all(['a', 'b', 'c'])")
     expect_elapsed_at_most(sim, 1.2, what="fetch_all(['a', 'b', 'c'])")
     expect_no_pending_tasks(sim, what="fetch_all")
 
@@ -46,6 +61,7 @@ def test_fetches_run_concurrently(student, sim, io):
 @pytest.mark.task(1)
 def test_never_blocks_the_loop(student, sim, io):
     sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
+    expect_fetched_every_source(io, "abc", "fetch_all(['a', 'b', 'c'])")
     expect_no_blocking(sim)
 
 
@@ -79,5 +95,6 @@ def test_safe_fetches_run_concurrently(student, sim):
     io = FakeIO(sim, DELAYS, failing={"c": SourceFailed("c is down")})
     student.replace("fetch", io.fetch)
     sim.run(student.fetch_all_safe(["a", "b", "c"]), what="fetch_all_safe")
+    expect_fetched_every_source(io, "abc", "fetch_all_safe(['a', 'b', 'c'])")
     expect_elapsed_at_most(sim, 1.2, what="fetch_all_safe(['a', 'b', 'c'])")
     expect_no_pending_tasks(sim, what="fetch_all_safe")
