@@ -1,0 +1,379 @@
+"""Hidden checks for exercise 11 (blocking the loop).
+
+A heartbeat task ticks every 0.1 s of simulated time beside the student's handler: a
+frozen loop shows up as a silence in it, and as a recorded violation. The provided
+``legacy_lookup`` is replaced by a recording fake whose ``time.sleep`` is a violation
+when it runs on the loop's thread and a virtual sleep inside a worker thread, so no
+verdict here depends on real time.
+"""
+
+import asyncio
+import inspect
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.suite import (
+    Operation,
+    describe_violation,
+    expect_all_awaited,
+    expect_equal,
+    fail,
+    ran_one_after_another,
+)
+
+TICK = 0.1  # the heartbeat's interval
+LONGEST_SILENCE = 0.15  # the longest gap between two beats we accept
+SETTLE = 0.22  # the heartbeat keeps running this long after the handler returns
+DELAYS = {"alpha": 0.55, "beta": 0.35, "gamma": 0.45}  # beta finishes first, alpha last
+KEYS = ["alpha", "beta", "gamma"]
+
+
+def expected(key: str) -> str:
+    return f"value of {key}"
+
+
+# -- the fake library -----------------------------------------------------------------
+
+
+@dataclass
+class LookupCall:
+    key: str
+    op: Operation
+    on_loop: bool
+    caller: str = ""  # "handlers.py:25 in lookup"
+    caller_name: str = ""
+    caller_is_async: bool = False
+
+
+class FakeLibrary:
+    """Stands in for ``legacy_lookup``: records each call's thread, caller and span."""
+
+    def __init__(self, sim: Any, student: Any) -> None:
+        self.sim = sim
+        self.student_file = str(Path(student.path).resolve())
+        self.calls: list[LookupCall] = []
+
+    def legacy_lookup(self, key: str) -> str:
+        loop = self.sim.loop
+        call = LookupCall(key, Operation(label=f"legacy_lookup({key!r})", start=loop.time()),
+                          on_loop=_loop_runs_here())
+        call.caller, call.caller_name, call.caller_is_async = _student_caller(self.student_file)
+        self.calls.append(call)
+        self.sim.operations.append(call.op)
+        try:
+            time.sleep(DELAYS.get(key, 0.5))  # a violation on the loop, virtual in a thread
+        finally:
+            call.op.end = loop.time()
+            call.op.outcome = "ok"
+        return expected(key)
+
+
+def _loop_runs_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _student_caller(student_file: str) -> tuple[str, str, bool]:
+    """(where, function name, is it an async def) of the innermost student frame."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        if _resolved(code.co_filename) == student_file:
+            is_async = bool(code.co_flags & inspect.CO_COROUTINE)
+            where = f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
+            return where, code.co_name, is_async
+        frame = frame.f_back
+    return "", "", False
+
+
+def _resolved(filename: str) -> str:
+    try:
+        return str(Path(filename).resolve())
+    except OSError:
+        return filename
+
+
+@pytest.fixture
+def library(sim, student):
+    fake = FakeLibrary(sim, student)
+    student.replace("legacy_lookup", fake.legacy_lookup)
+    return fake
+
+
+# -- the heartbeat --------------------------------------------------------------------
+
+
+@dataclass
+class HeartbeatRun:
+    result: Any
+    beats: list[float]
+    started: float
+    finished: float
+
+    def longest_silence(self) -> tuple[float, float]:
+        """(from, to) of the longest gap between beats that overlaps the handler's run."""
+        worst = (0.0, 0.0)
+        for before, after in zip(self.beats, self.beats[1:], strict=False):
+            overlaps = after > self.started and before < self.finished
+            if overlaps and after - before > worst[1] - worst[0]:
+                worst = (before, after)
+        return worst
+
+
+def run_beside_heartbeat(sim: Any, make: Callable[[], Any], *, what: str) -> HeartbeatRun:
+    """Run ``make()`` while a heartbeat task records the simulated time of every tick."""
+    beats: list[float] = []
+    span: dict[str, float] = {}
+
+    async def heartbeat() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            beats.append(loop.time())
+            await asyncio.sleep(TICK)
+
+    async def scenario() -> Any:
+        loop = asyncio.get_running_loop()
+        beat = asyncio.create_task(heartbeat(), name="heartbeat")
+        await asyncio.sleep(0)  # the first beat, at 0.0 s
+        span["started"] = loop.time()
+        result = await make()
+        span["finished"] = loop.time()
+        await asyncio.sleep(SETTLE)
+        beat.cancel()
+        await asyncio.wait([beat])
+        return result
+
+    result = sim.run(scenario(), what=what)
+    return HeartbeatRun(result, beats, span["started"], span["finished"])
+
+
+# -- shared diagnoses -----------------------------------------------------------------
+
+
+def expect_value(actual: Any, wanted: Any, *, call: str, misconception: str = "",
+                 next_step: str = "") -> None:
+    """Like expect_equal, but a coroutine or future in place of a value gets its own story."""
+    values = actual if isinstance(actual, list) else [actual]
+    pending = next((v for v in values if inspect.isawaitable(v)), None)
+    if pending is not None:
+        expect_no_awaitable(pending, call=call)
+    expect_equal(actual, wanted, call=call, misconception=misconception, next_step=next_step)
+
+
+def expect_no_awaitable(value: Any, *, call: str) -> None:
+    if inspect.iscoroutine(value):
+        name = getattr(value, "__qualname__", "a coroutine")
+        value.close()
+        fail(
+            f"`{call}` gave back a coroutine object (`{name}`) instead of the lookup's value: "
+            "it was never awaited, so `legacy_lookup` never ran.",
+            misconception="`asyncio.to_thread(...)`, like any call to an `async def`, only "
+            "builds a coroutine. The worker thread starts when you `await` it.",
+            next_step="Write `return await asyncio.to_thread(legacy_lookup, key)`.",
+        )
+    if inspect.isawaitable(value):
+        fail(
+            f"`{call}` gave back {type(value).__name__} object instead of the lookup's "
+            "value: it was never awaited.",
+            misconception="A future stands for a result that will exist later; awaiting it "
+            "is how you get that result.",
+            next_step="Put `await` in front of the call that gave you the future.",
+        )
+
+
+def expect_off_the_loop(library: FakeLibrary, *, call: str, entry: str,
+                        symptom: str = "") -> None:
+    """Fail if ``legacy_lookup`` ran on the event loop's own thread."""
+    on_loop = [c for c in library.calls if c.on_loop]
+    if not on_loop:
+        return
+    first = on_loop[0]
+    frozen = sum(c.op.end - c.op.start for c in on_loop if c.op.end is not None)
+    where = f" (called at {first.caller})" if first.caller else ""
+    wrapper = ""
+    if first.caller_is_async and first.caller_name != entry:
+        wrapper = (f" Your `{first.caller_name}` is an `async def`, but the call inside it "
+                   "still runs synchronously.")
+    others = f" (and {len(on_loop) - 1} more calls)" if len(on_loop) > 1 else ""
+    lead = symptom or f"While `{call}` ran, "
+    fail(
+        f"{lead}`legacy_lookup({first.key!r})`{others} ran on the event loop's own "
+        f"thread{where}, so the loop was frozen for {frozen:.2f} s of simulated time and no "
+        f"other task could run.{wrapper}",
+        misconception="A synchronous function holds whichever thread calls it until it "
+        "returns. Calling it from an `async def` does not make it asynchronous: the loop can "
+        "only switch tasks at an `await`.",
+        next_step="Run it on a worker thread and await the result: "
+        "`await asyncio.to_thread(legacy_lookup, key)`.",
+    )
+
+
+def silence_text(run: HeartbeatRun) -> tuple[bool, str]:
+    start, end = run.longest_silence()
+    silent = end - start > LONGEST_SILENCE + 1e-9
+    text = (f"the heartbeat (due every {TICK:g} s) went silent from {start:.2f} s to "
+            f"{end:.2f} s. ") if silent else ""
+    return silent, text
+
+
+def expect_steady_heartbeat(sim: Any, run: HeartbeatRun, *, call: str) -> None:
+    """Fail if the loop was frozen (a violation) or the heartbeat missed its beats."""
+    silent, symptom = silence_text(run)
+    if sim.violations:
+        first = sim.violations[0]
+        effect = symptom[:1].upper() + symptom[1:] if silent else (
+            "The heartbeat could not tick until it was over. ")
+        if first.kind == "sleep":
+            fail(
+                f"While `{call}` ran, {describe_violation(first)} froze the event loop. "
+                f"{effect}",
+                misconception="`time.sleep` stops the whole thread, and the event loop runs "
+                "every task on that one thread, the heartbeat included. Only an `await` lets "
+                "the loop switch to another task.",
+                next_step="Use `await asyncio.sleep(...)`, which pauses just this coroutine.",
+            )
+        fail(
+            f"While `{call}` ran, {describe_violation(first)} froze the event loop. {effect}",
+            misconception="A coroutine keeps the loop's thread until it reaches an `await`; a "
+            "long computation in between freezes every other task.",
+            next_step="Await something between the steps, or move the work to a worker thread "
+            "with `asyncio.to_thread`.",
+        )
+    if silent:
+        fail(
+            f"While `{call}` ran, {symptom}",
+            misconception="The heartbeat only ticks when the loop gets control back, which "
+            "happens at an `await` that actually waits.",
+            next_step="Make sure every wait in your handler is an `await`.",
+        )
+
+
+# -- task 1 ---------------------------------------------------------------------------
+
+
+@pytest.mark.task(1)
+def test_reply_returns_after_the_delay(student, sim):
+    call = "reply_after(0.35, 'hi')"
+    result = sim.run(student.reply_after(0.35, "hi"), what="reply_after")
+    expect_equal(result, "hi", call=call,
+                 misconception="The reply is the message you were given, unchanged.",
+                 next_step="Return `message` once the wait is over.")
+    if sim.elapsed < 0.35 - 1e-9:
+        expect_all_awaited(sim, what="reply_after")
+        fail(
+            f"`{call}` returned after {sim.elapsed:.2f} s of simulated time; it should wait "
+            "0.35 s before replying.",
+            misconception="Nothing waits unless you wait for it: a delay has to be awaited.",
+            next_step="`await asyncio.sleep(delay)` before returning.",
+        )
+    if sim.elapsed > 0.35 + 1e-9:
+        fail(
+            f"`{call}` took {sim.elapsed:.2f} s of simulated time; it should reply after "
+            "exactly 0.35 s.",
+            next_step="Wait for `delay` seconds once, then return.",
+        )
+
+
+@pytest.mark.task(1)
+def test_heartbeat_ticks_during_reply(student, sim):
+    call = "reply_after(0.35, 'hi')"
+    run = run_beside_heartbeat(sim, lambda: student.reply_after(0.35, "hi"), what="reply_after")
+    expect_steady_heartbeat(sim, run, call=call)
+
+
+# -- task 2 ---------------------------------------------------------------------------
+
+
+@pytest.mark.task(2)
+def test_lookup_returns_library_result(student, sim, library):
+    call = "lookup('alpha')"
+    result = sim.run(student.lookup("alpha"), what="lookup")
+    expect_value(result, expected("alpha"), call=call,
+                 misconception="lookup should hand back exactly what legacy_lookup returned.",
+                 next_step="Return the value you get from awaiting the worker thread.")
+    keys = [c.key for c in library.calls]
+    if keys != ["alpha"]:
+        fail(
+            f"`{call}` called `legacy_lookup` {len(keys)} times (with {keys}); it should call "
+            "it exactly once, with 'alpha'.",
+            misconception="Each lookup is a slow round trip to another server; repeating it "
+            "doubles the cost.",
+            next_step="Call `legacy_lookup(key)` once (on a worker thread) and return its result.",
+        )
+
+
+@pytest.mark.task(2)
+def test_heartbeat_ticks_during_lookup(student, sim, library):
+    call = "lookup('alpha')"
+    run = run_beside_heartbeat(sim, lambda: student.lookup("alpha"), what="lookup")
+    expect_no_awaitable(run.result, call=call)
+    if not library.calls:
+        fail(
+            f"`{call}` never called `legacy_lookup`, so there was nothing to keep off the loop.",
+            next_step="Call `legacy_lookup(key)` on a worker thread and return its result.",
+        )
+    silent, symptom = silence_text(run)
+    expect_off_the_loop(library, call=call, entry="lookup",
+                        symptom=f"While `{call}` ran, {symptom[:-2]}: " if silent else "")
+    expect_steady_heartbeat(sim, run, call=call)
+
+
+# -- task 3 ---------------------------------------------------------------------------
+
+
+ORDER = dict(
+    misconception="Results belong in the order of the keys, not in the order the lookups "
+    "happened to finish.",
+    next_step="asyncio.gather returns results in the order of its arguments; if you collect "
+    "them as they complete, put each one back in its slot.",
+)
+
+
+@pytest.mark.task(3)
+def test_lookup_all_keeps_key_order(student, sim, library):
+    result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
+    expect_value(result, [expected(k) for k in KEYS], call=f"lookup_all({KEYS!r})", **ORDER)
+    empty = sim.run(student.lookup_all([]), what="lookup_all")
+    expect_equal(empty, [], call="lookup_all([])",
+                 misconception="With no keys there is nothing to look up: the answer is an "
+                 "empty list.",
+                 next_step="Make sure your code handles an empty list of keys.")
+
+
+@pytest.mark.task(3)
+def test_lookup_all_overlaps_lookups(student, sim, library):
+    call = f"lookup_all({KEYS!r})"
+    result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
+    for value in result if isinstance(result, list) else [result]:
+        expect_no_awaitable(value, call=call)
+    expect_off_the_loop(library, call=call, entry="lookup_all")
+    budget = 0.6
+    if sim.elapsed <= budget + 1e-9:
+        return
+    ops = [c.op for c in library.calls if c.op.end is not None]
+    took = f"{sim.elapsed:.2f} s of simulated time (the budget is {budget:g} s)"
+    if ran_one_after_another(ops):
+        total = sum(op.end - op.start for op in ops)
+        fail(
+            f"Your {len(ops)} lookups ran one after another ({total:.2f} s of waiting in "
+            f"total), so `{call}` took {took}.",
+            misconception="`await` waits for that lookup to finish before the next line runs, "
+            "so awaiting them one by one (or running them on a pool with a single worker) "
+            "makes them take turns.",
+            next_step="Start every lookup first (asyncio.gather, or a task for each) and only "
+            "then wait for the results.",
+        )
+    fail(
+        f"`{call}` took {took}: some lookups waited for others before starting.",
+        misconception="Only lookups that are in flight at the same time overlap.",
+        next_step="Start all the lookups before you wait on any of them.",
+    )

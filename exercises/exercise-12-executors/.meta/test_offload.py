@@ -1,0 +1,563 @@
+"""Hidden checks for exercise 12 (executors).
+
+Determinism, per part:
+
+* Task 1 runs real worker processes, so nothing here is judged by speed. The fake
+  ``count_primes`` burns a fixed amount of *thread CPU time* (the same on a fast, slow or
+  busy machine) and appends ``limit pid thread`` to a log file; the checks read *what*
+  ran *where*, and whether the loop recorded a CPU violation.
+* Task 2 uses thread jobs whose ``time.sleep`` is virtual, so durations, overlap and the
+  number of reads in flight are exact.
+* Task 3 hands the student a scripted stand-in for a ThreadPoolExecutor: nothing runs
+  until the caller starts waiting, then the jobs finish shortest-first, one at a time.
+  The finishing order is decided by the script, never by thread scheduling.
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from concurrent.futures._base import _AllCompletedWaiter
+from typing import Any
+
+import pytest
+
+from grader.suite import Operation, expect_equal, fail, ran_one_after_another
+
+# -- task 1: the process-pool fake ----------------------------------------------------
+
+LIMITS = [3000, 1000, 2000, 4000]
+CPU_COST = 0.07  # thread-CPU seconds per call: over the loop's 50 ms budget on any machine
+WORK_LOG = Path(tempfile.gettempdir()) / f"count-primes-{os.getpid()}.log"
+
+
+def _primes_below(limit: int) -> int:
+    sieve = bytearray([1]) * max(limit, 2)
+    sieve[0:2] = b"\x00\x00"
+    for n in range(2, int(limit**0.5) + 1):
+        if sieve[n]:
+            sieve[n * n::n] = bytearray(len(range(n * n, limit, n)))
+    return sum(sieve[:limit])
+
+
+def _loop_runs_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def counting_fake(limit: int) -> int:
+    """Stands in for count_primes. Module level, so a process pool can pickle it by name."""
+    value = _primes_below(limit)
+    deadline = time.thread_time() + CPU_COST
+    while time.thread_time() < deadline:
+        pass
+    where = "loop" if _loop_runs_here() else threading.current_thread().name.replace(" ", "_")
+    with open(WORK_LOG, "a", encoding="utf-8") as log:
+        log.write(f"{limit} {os.getpid()} {where}\n")
+    return value
+
+
+@dataclass
+class Work:
+    limit: int
+    pid: int
+    where: str  # "loop", a thread's name, or the worker process's main thread
+
+
+def work_done() -> list[Work]:
+    if not WORK_LOG.exists():
+        return []
+    rows = [line.split() for line in WORK_LOG.read_text(encoding="utf-8").splitlines()]
+    return [Work(int(limit), int(pid), where) for limit, pid, where in rows]
+
+
+@pytest.fixture
+def counting(student):
+    WORK_LOG.unlink(missing_ok=True)
+    student.replace("count_primes", counting_fake)
+    yield
+    WORK_LOG.unlink(missing_ok=True)
+
+
+def run_count_all(sim: Any, student: Any, limits: list[int]) -> Any:
+    """sim.run(count_all(limits)), with pickling errors explained."""
+    try:
+        return sim.run(student.count_all(list(limits)), what="count_all")
+    except Exception as exc:
+        text = str(exc)
+        if "pickle" not in text.lower():
+            raise
+        fail(
+            f"`count_all({limits!r})` could not send its work to the worker processes: "
+            f"{type(exc).__name__}: {text}",
+            misconception="A process pool pickles what it sends: a function travels as its "
+            "module and name, and the worker looks it up again there. Lambdas and functions "
+            "defined inside other functions have no such name.",
+            next_step="Pass a function defined at the top level of the module, with its "
+            "arguments: `loop.run_in_executor(pool, count_primes, limit)`.",
+        )
+
+
+# -- task 2: the blocking-read fake ---------------------------------------------------
+
+PATHS = ["north.csv", "south.csv", "east.csv", "west.csv", "up.csv", "down.csv"]
+READ_DELAYS = dict(zip(PATHS, [0.30, 0.45, 0.35, 0.25, 0.40, 0.20], strict=True))
+READ_BUDGET = 0.8  # three at a time: 0.75 s; two: 1.05 s; one after another: 1.95 s
+READ_LIMIT = 3
+
+
+def contents(path: str) -> str:
+    return f"contents of {path}"
+
+
+class FakeDrive:
+    """Stands in for read_file: virtual sleeps, a thread-safe in-flight count, a timeline."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.ops: list[Operation] = []
+        self.on_loop: list[str] = []
+
+    def read_file(self, path: str) -> str:
+        loop = self.sim.loop
+        op = Operation(label=f"read_file({path!r})", start=loop.time())
+        with self.lock:
+            self.ops.append(op)
+            self.sim.operations.append(op)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            if _loop_runs_here():
+                self.on_loop.append(path)
+        try:
+            time.sleep(READ_DELAYS.get(path, 0.3))  # a violation on the loop, virtual in a thread
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+            op.end = loop.time()
+            op.outcome = "ok"
+        return contents(path)
+
+
+@pytest.fixture
+def drive(sim, student):
+    fake = FakeDrive(sim)
+    student.replace("read_file", fake.read_file)
+    return fake
+
+
+def expect_reads_off_the_loop(drive: FakeDrive, *, call: str) -> None:
+    if not drive.on_loop:
+        return
+    frozen = sum(READ_DELAYS.get(p, 0.3) for p in drive.on_loop)
+    others = f" (and {len(drive.on_loop) - 1} more reads)" if len(drive.on_loop) > 1 else ""
+    fail(
+        f"`read_file({drive.on_loop[0]!r})`{others} ran on the event loop's own thread: "
+        f"while `{call}` ran, the loop was frozen for {frozen:.2f} s of simulated time and "
+        "no other task could run.",
+        misconception="read_file is a synchronous call: it holds the thread that calls it. "
+        "Called from a coroutine, that is the loop's thread, and every other task waits.",
+        next_step="Run each read on a thread pool: `await loop.run_in_executor(pool, "
+        "read_file, path)` with `pool = ThreadPoolExecutor(max_workers=3)`.",
+    )
+
+
+# -- task 3: a scripted thread pool ---------------------------------------------------
+
+PHOTOS = ["cat", "dog", "owl", "fox", "elk"]
+PHOTO_SECONDS = {"cat": 0.5, "dog": 0.2, "owl": 0.4, "fox": 0.1, "elk": 0.3}
+IN_ORDER = [f"photo of {n}" for n in PHOTOS]
+AS_READY = [f"photo of {n}" for n in sorted(PHOTOS, key=PHOTO_SECONDS.__getitem__)]
+_driver = threading.local()
+
+
+class WatchedFuture(concurrent.futures.Future):
+    """A Future that tells its pool when a thread blocks in ``result()`` on it."""
+
+    def __init__(self, pool: "ScriptedPool") -> None:
+        super().__init__()
+        self._pool = pool
+
+    def result(self, timeout: float | None = None) -> Any:
+        with self._pool.blocked_in(self):
+            return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> Any:
+        with self._pool.blocked_in(self):
+            return super().exception(timeout)
+
+
+class ScriptedPool(concurrent.futures.Executor):
+    """Stands in for a ThreadPoolExecutor with a finishing order fixed in advance.
+
+    Submitted jobs wait until the caller starts waiting on their futures; then a driver
+    thread runs every job handed over so far and completes the futures one at a time,
+    the shortest simulated download first. It completes the next future only when a
+    waiter is ready to see it on its own: a thread blocked in ``result()``, an
+    ``as_completed``/``wait`` waiter holding no unreported result, or a
+    ``wait(ALL_COMPLETED)``. So ``as_completed`` and ``wait(FIRST_COMPLETED)`` loops see
+    exactly the scripted order, however the threads are scheduled. (This reads the
+    waiter list concurrent.futures keeps on each future, ``Future._waiters``.) A caller
+    waiting in some way we can't see is served after a quiet second.
+    """
+
+    QUIET = 1.0
+    POLL = 0.002
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[tuple[WatchedFuture, Any, tuple, dict]] = []
+        self._closed = False
+        self._blocked = 0
+        self._progress = time.monotonic()
+        self.batches: list[int] = []
+        self.shut_down_by_student = False
+        self._pause = threading.Event()  # never set: a plain real-time pause between polls
+        self._thread = threading.Thread(target=self._drive, name="scripted-pool", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> WatchedFuture:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            future = WatchedFuture(self)
+            self._queue.append((future, fn, args, kwargs))
+            self._progress = time.monotonic()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.shut_down_by_student = True
+        self.close(wait=wait)
+
+    def close(self, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+        if wait:
+            self._thread.join(5.0)
+
+    @contextlib.contextmanager
+    def blocked_in(self, future: WatchedFuture) -> Any:
+        waiting = not future.done()
+        if waiting:
+            with self._lock:
+                self._blocked += 1
+        try:
+            yield
+        finally:
+            if waiting:
+                with self._lock:
+                    self._blocked -= 1
+
+    def _ready_for(self, future: WatchedFuture) -> bool:
+        """True when completing ``future`` now cannot blur the order a waiter sees."""
+        if self._blocked:
+            return True
+        return any(isinstance(w, _AllCompletedWaiter) or not w.finished_futures
+                   for w in list(future._waiters))
+
+    def _drive(self) -> None:
+        _driver.active = True
+        outstanding: list[tuple[WatchedFuture, Any, BaseException | None]] = []
+        while True:
+            with self._lock:
+                closed = self._closed
+                quiet = time.monotonic() - self._progress >= self.QUIET
+                queued = list(self._queue)
+            if not outstanding and queued and (
+                closed or quiet or any(self._ready_for(f) for f, *_ in queued)
+            ):
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                outstanding = self._run(batch)
+            elif outstanding and (closed or quiet or self._ready_for(outstanding[0][0])):
+                future, value, error = outstanding.pop(0)
+                if error is None:
+                    future.set_result(value)
+                else:
+                    future.set_exception(error)
+                with self._lock:
+                    self._progress = time.monotonic()
+            elif closed and not queued and not outstanding:
+                return
+            else:
+                self._pause.wait(self.POLL)
+
+
+    def _run(self, batch: list[tuple[WatchedFuture, Any, tuple, dict]]) -> list[Any]:
+        """Run the jobs now (they are instant fakes); return them shortest download first."""
+        outcomes = []
+        for seq, (future, fn, args, kwargs) in enumerate(batch):
+            if not future.set_running_or_notify_cancel():
+                continue
+            _driver.seconds = 0.0
+            try:
+                value, error = fn(*args, **kwargs), None
+            except BaseException as exc:
+                value, error = None, exc
+            outcomes.append((_driver.seconds, seq, future, value, error))
+        self.batches.append(len(outcomes))
+        return [(f, v, e) for _s, _q, f, v, e in sorted(outcomes, key=lambda o: o[:2])]
+
+
+class FakeCamera:
+    """Stands in for download: notes whether each call came through the scripted pool."""
+
+    def __init__(self) -> None:
+        self.outside_pool: list[str] = []
+
+    def download(self, name: str) -> str:
+        if getattr(_driver, "active", False):
+            _driver.seconds += PHOTO_SECONDS.get(name, 0.25)
+        else:
+            self.outside_pool.append(name)
+        return f"photo of {name}"
+
+
+@pytest.fixture
+def camera(student):
+    fake = FakeCamera()
+    student.replace("download", fake.download)
+    return fake
+
+
+@pytest.fixture
+def pool():
+    scripted = ScriptedPool()
+    yield scripted
+    scripted.close()
+
+
+def expect_pool_used_properly(result: Any, pool: ScriptedPool, camera: FakeCamera, *,
+                              call: str) -> None:
+    values = result if isinstance(result, list) else [result]
+    if any(isinstance(v, concurrent.futures.Future) for v in values):
+        fail(
+            f"`{call}` returned Future objects, not photos.",
+            misconception="`pool.submit` hands back a Future straight away: a receipt for a "
+            "result that will exist later, not the result itself.",
+            next_step="Ask each future for its value with `future.result()`.",
+        )
+    if camera.outside_pool:
+        fail(
+            f"`{call}` called `download({camera.outside_pool[0]!r})` outside the pool it was "
+            "given, so those downloads ran one after another on your own thread (or on a "
+            "pool of your own).",
+            misconception="The caller passes in the pool so every download shares its "
+            "threads; calling the function yourself skips it.",
+            next_step="Hand the function and its argument to the pool: `pool.map(download, "
+            "names)` or `pool.submit(download, name)`.",
+        )
+    if pool.shut_down_by_student:
+        fail(
+            f"`{call}` shut down the pool it was given (a `with pool:` block calls "
+            "`pool.shutdown()` on the way out).",
+            misconception="The caller created the pool and will use it again; whoever "
+            "creates an executor is the one who shuts it down.",
+            next_step="Use the pool without `with pool:` and without calling `shutdown()`.",
+        )
+
+
+def expect_all_handed_over(pool: ScriptedPool, *, call: str) -> None:
+    if pool.batches and max(pool.batches) < len(PHOTOS):
+        fail(
+            f"`{call}` waited for a download before handing the next one to the pool (the "
+            f"pool never had more than {max(pool.batches)} of the {len(PHOTOS)} at once), so "
+            "they ran one after another.",
+            misconception="A pool only overlaps the jobs it has been given; waiting on each "
+            "future right after submitting it makes the downloads take turns.",
+            next_step="Submit every download first (a list of futures, or `pool.map`), then "
+            "collect the results.",
+        )
+
+
+# -- task 1 ---------------------------------------------------------------------------
+
+
+@pytest.mark.task(1)
+def test_count_all_keeps_input_order(student, sim, counting):
+    call = f"count_all({LIMITS!r})"
+    result = run_count_all(sim, student, LIMITS)
+    expect_equal(
+        result, [_primes_below(n) for n in LIMITS], call=call,
+        misconception="Results should line up with the limits you were given, whichever "
+        "worker finished first.",
+        next_step="asyncio.gather(*futures) returns results in the order of its arguments.",
+    )
+    empty = run_count_all(sim, student, [])
+    expect_equal(empty, [], call="count_all([])",
+                 misconception="With no limits there is nothing to count: the answer is [].",
+                 next_step="Make sure your code handles an empty list.")
+
+
+@pytest.mark.task(1)
+def test_count_all_never_blocks_the_loop(student, sim, counting):
+    call = f"count_all({LIMITS!r})"
+    run_count_all(sim, student, LIMITS)
+    cpu = [v for v in sim.violations if v.kind == "cpu"]
+    sleeps = [v for v in sim.violations if v.kind == "sleep"]
+    on_loop = [w for w in work_done() if w.where == "loop"]
+    if on_loop or cpu:
+        total = sum(v.seconds for v in cpu)
+        cause = (f"`count_primes({on_loop[0].limit})` and the other counts ran inside your "
+                 "coroutine" if on_loop else "your coroutine computed without awaiting "
+                 "(starting a pool with many workers costs CPU time too)")
+        fail(
+            f"`{call}` blocked the event loop: {cause}, {total * 1000:.0f} ms of CPU work "
+            "without an await.",
+            misconception="A coroutine keeps the loop's thread until it reaches an `await`. "
+            "CPU-heavy work has nothing to await, so no other task runs until it is done.",
+            next_step="Send each count to a process pool: `await loop.run_in_executor(pool, "
+            "count_primes, limit)` with `pool = ProcessPoolExecutor(max_workers=2)`.",
+        )
+    if sleeps:
+        fail(
+            f"`{call}` blocked the event loop: time.sleep({sleeps[0].seconds:g}) at "
+            f"{sleeps[0].where}.",
+            misconception="`time.sleep` freezes the loop's thread and every task on it.",
+            next_step="Remove it; awaiting the executor's futures is all the waiting needed.",
+        )
+
+
+@pytest.mark.task(1)
+def test_count_all_uses_worker_processes(student, sim, counting):
+    call = f"count_all({LIMITS!r})"
+    run_count_all(sim, student, LIMITS)
+    done = work_done()
+    here = os.getpid()
+    counted = sorted(w.limit for w in done)
+    if counted != sorted(LIMITS):
+        fail(
+            f"`{call}` called `count_primes` for {counted}; it should call it once for each "
+            f"of {sorted(LIMITS)}.",
+            next_step="Submit one `count_primes(limit)` job per limit.",
+        )
+    local = sorted((w for w in done if w.pid == here), key=lambda w: LIMITS.index(w.limit))
+    if not local:
+        return
+    first = local[0]
+    if first.where == "loop":
+        fail(
+            f"`count_primes({first.limit})` ran in this process, on the event loop's own "
+            "thread: it blocked the event loop and used a single core.",
+            misconception="Calling a function from a coroutine runs it right there, on the "
+            "loop's thread; nothing is offloaded unless you hand it to an executor.",
+            next_step="Create a `ProcessPoolExecutor(max_workers=2)` and await "
+            "`loop.run_in_executor(pool, count_primes, limit)` for each limit.",
+        )
+    fail(
+        f"`count_primes({first.limit})` ran on a worker thread of this process, not in a "
+        "separate worker process.",
+        misconception="In standard CPython only one thread at a time executes Python code "
+        "(the Global Interpreter Lock), so CPU-heavy work on threads still shares one core "
+        "and competes with the event loop. Processes each have their own interpreter.",
+        next_step="Use a `ProcessPoolExecutor(max_workers=2)` for this work; keep "
+        "`asyncio.to_thread` and thread pools for blocking I/O.",
+    )
+
+
+# -- task 2 ---------------------------------------------------------------------------
+
+
+@pytest.mark.task(2)
+def test_reads_in_order_off_the_loop(student, sim, drive):
+    call = f"read_all({PATHS!r})"
+    result = sim.run(student.read_all(list(PATHS)), what="read_all")
+    expect_reads_off_the_loop(drive, call=call)
+    expect_equal(
+        result, [contents(p) for p in PATHS], call=call,
+        misconception="Results belong in the order of the paths, not in the order the reads "
+        "happened to finish.",
+        next_step="asyncio.gather returns results in the order of its arguments.",
+    )
+
+
+@pytest.mark.task(2)
+def test_reads_three_at_a_time(student, sim, drive):
+    call = f"read_all({PATHS!r})"
+    sim.run(student.read_all(list(PATHS)), what="read_all")
+    expect_reads_off_the_loop(drive, call=call)
+    if drive.peak > READ_LIMIT:
+        fail(
+            f"`{call}` had {drive.peak} reads in flight at once; the drive accepts at most "
+            f"{READ_LIMIT}.",
+            misconception="`asyncio.to_thread` and the loop's default executor have many "
+            "worker threads, so starting every read at once really runs them all at once.",
+            next_step="Run the reads on a `ThreadPoolExecutor(max_workers=3)` with "
+            "`loop.run_in_executor`: extra jobs wait in the pool's queue.",
+        )
+    if sim.elapsed <= READ_BUDGET + 1e-9:
+        return
+    took = f"{sim.elapsed:.2f} s of simulated time (the budget is {READ_BUDGET:g} s)"
+    ops = [op for op in drive.ops if op.end is not None]
+    if ran_one_after_another(ops):
+        fail(
+            f"Your {len(ops)} reads ran one after another, so `{call}` took {took}.",
+            misconception="Awaiting each read before starting the next uses only one of the "
+            "three connections the drive allows.",
+            next_step="Hand every read to the pool first, then await them together "
+            "(asyncio.gather).",
+        )
+    fail(
+        f"`{call}` took {took}: never more than {drive.peak} reads were in flight, but three "
+        "could be.",
+        misconception="A limit of three is also a promise of three: a pool with fewer "
+        "workers, or reads started in small batches, leaves connections idle.",
+        next_step="Use `ThreadPoolExecutor(max_workers=3)` and submit every read at once; the "
+        "pool starts the next one as soon as a worker is free.",
+    )
+
+
+# -- task 3 ---------------------------------------------------------------------------
+
+
+@pytest.mark.task(3)
+def test_map_keeps_input_order(student, camera, pool):
+    call = f"download_in_order(pool, {PHOTOS!r})"
+    result = student.download_in_order(pool, list(PHOTOS))
+    expect_pool_used_properly(result, pool, camera, call=call)
+    if result == AS_READY:
+        fail(
+            f"`{call}` returned {result!r}: the order the downloads finished, but the photos "
+            f"should follow the order of the names, {IN_ORDER!r}.",
+            misconception="`as_completed` yields futures as they finish. `pool.map` yields "
+            "results in the order of its inputs, waiting for each in turn.",
+            next_step="Use `list(pool.map(download, names))`.",
+        )
+    expect_equal(result, IN_ORDER, call=call,
+                 misconception="`pool.map` yields one result per name, in the order of names.",
+                 next_step="Use `list(pool.map(download, names))`.")
+    expect_all_handed_over(pool, call=call)
+
+
+@pytest.mark.task(3)
+def test_as_completed_gives_finishing_order(student, camera, pool):
+    call = f"download_as_ready(pool, {PHOTOS!r})"
+    result = student.download_as_ready(pool, list(PHOTOS))
+    expect_pool_used_properly(result, pool, camera, call=call)
+    expect_all_handed_over(pool, call=call)
+    if result == IN_ORDER:
+        fail(
+            f"`{call}` returned the photos in the input order, {result!r}; they should come in "
+            f"the order the downloads finished, {AS_READY!r}.",
+            misconception="`pool.map`, like calling `result()` on each future in the order "
+            "you submitted them, always gives input order: it waits for the first even when "
+            "later ones are already done.",
+            next_step="Keep the futures from `pool.submit` and loop over "
+            "`concurrent.futures.as_completed(futures)`.",
+        )
+    expect_equal(result, AS_READY, call=call,
+                 misconception="`as_completed` yields each future as soon as it finishes, so "
+                 "the quickest download comes first.",
+                 next_step="Loop over `as_completed(futures)` and take `future.result()` "
+                 "from each.")
+
