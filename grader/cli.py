@@ -1,7 +1,10 @@
 """The ``grade`` command. Each command reads its options, calls one function, prints.
 
 ``grade exercise-03`` works without a subcommand name: an argument that is not a
-command is taken as an exercise to grade.
+command is taken as an exercise to grade; ``grade`` alone shows the student's progress.
+
+Commands that keep the progress record import sqlite3, rich and jinja2 inside their
+bodies: ``grade`` starts for every grading, so module level stays light.
 """
 
 from __future__ import annotations
@@ -9,11 +12,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.course import Course, find_course
 from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from grader.progress import CourseProgress
+    from grader.progress_store import ProgressStore
 
 __all__ = ["main"]
 
@@ -32,13 +40,36 @@ class _DefaultToCheck(click.Group):
 @click.version_option(package_name="async-grader")
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """Grade your async/await exercises: `grade exercise-03`, `grade list`."""
+    """Grade your async/await exercises: `grade exercise-03`, `grade` for your progress."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_command)
+        ctx.invoke(progress_command)
 
 
 def _course() -> Course:
     return find_course()
+
+
+_db_option = click.option(
+    "--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Progress record to use (default: $GRADER_PROGRESS_DB, else "
+         "<course>/.progress/progress.db).",
+)
+
+
+def _open_progress(course: Course, db: Path | None, *, create: bool = True) -> ProgressStore:
+    """Open the student's progress record, snapshotting pristine stubs on first use."""
+    from grader.progress_store import ProgressStore, progress_db_path
+    from grader.stub_snapshots import ensure_snapshots
+
+    path = progress_db_path(course.root, db)
+    ensure_snapshots(course, path.parent)
+    return ProgressStore.open(path, create=create)
+
+
+def _course_progress(course: Course, store: ProgressStore) -> CourseProgress:
+    from grader.progress import build_progress
+
+    return build_progress(course, store.scores(), store.hints_seen())
 
 
 @main.command("check")
@@ -47,13 +78,20 @@ def _course() -> Course:
 @click.option("--file", "file_", type=click.Path(path_type=Path, dir_okay=False),
               help="Grade this file instead of the exercise's stub.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bool) -> None:
-    """Grade EXERCISE (exercise-03, 03, 3 or its slug)."""
+@_db_option
+def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bool,
+                  db: Path | None) -> None:
+    """Grade EXERCISE (exercise-03, 03, 3 or its slug).
+
+    Every grading of your exercise file (and of a --file, tagged with its path) is added
+    to your progress record; gradings of the reference solution are not.
+    """
     from grader.runner import grade_file
 
     if solution and file_:
         raise click.UsageError("Use either --solution or --file, not both.")
-    target = _course().resolve(exercise)
+    course = _course()
+    target = course.resolve(exercise)
     module = file_ or (target.solution_file if solution else target.stub_file)
     result = grade_file(target, module)
     if as_json:
@@ -62,25 +100,152 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
         from grader.terminal import make_console, print_grade
 
         print_grade(make_console(), result)
+    if not solution:
+        # After printing: the student never waits for the record (~2 ms, plus the disk's
+        # flush), and a record that can't be written is reported under the grade.
+        sys.stdout.flush()
+        with _open_progress(course, db) as store:
+            store.record_attempt(result, source="file" if file_ else "stub")
     sys.exit(0 if result.all_passed else 1)
 
 
 @main.command("list")
-def list_command() -> None:
-    """List every exercise with its title and concepts."""
+@_db_option
+def list_command(db: Path | None) -> None:
+    """List every exercise with its title, concepts and your status."""
     from rich.table import Table
 
+    from grader.overview import status_text
     from grader.terminal import make_console
 
     course = _course()
+    with _open_progress(course, db, create=False) as store:
+        progress = _course_progress(course, store)
+    console = make_console()
     table = Table(box=None, pad_edge=False)
-    table.add_column("Exercise")
+    table.add_column("Exercise", no_wrap=True)
     table.add_column("Title")
     table.add_column("Concepts")
-    for exercise in course.exercises:
-        meta = exercise.meta
-        table.add_row(exercise.short_name, meta.title, ", ".join(meta.concepts))
-    make_console().print(table)
+    table.add_column("Status", no_wrap=True)
+    for entry in progress.exercises:
+        table.add_row(entry.short_name, entry.title, ", ".join(entry.concepts),
+                      status_text(entry.status, ascii_only=console.options.ascii_only))
+    console.print(table)
+
+
+@main.command("progress")
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the overview as JSON.")
+def progress_command(db: Path | None, as_json: bool) -> None:
+    """Show your progress: exercises done, best scores, concepts, what to do next."""
+    from grader.overview import print_overview
+    from grader.terminal import make_console
+
+    course = _course()
+    with _open_progress(course, db, create=False) as store:
+        store.check_integrity()
+        progress = _course_progress(course, store)
+        record = store.path
+    if as_json:
+        click.echo(json.dumps(progress.to_dict(), indent=2))
+        return
+    print_overview(make_console(), progress, record=_display_path(record))
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@main.command("hint")
+@click.argument("exercise")
+@click.option("--all", "show_all", is_flag=True, help="Show every hint at once.")
+@_db_option
+def hint_command(exercise: str, show_all: bool, db: Path | None) -> None:
+    """Show the next hint for EXERCISE (it remembers which you have seen)."""
+    from grader.hints import print_hints, reveal_hints
+    from grader.terminal import make_console
+
+    course = _course()
+    target = course.resolve(exercise)
+    with _open_progress(course, db) as store:
+        view = reveal_hints(target, store, reveal_all=show_all)
+    print_hints(make_console(), view)
+
+
+@main.command("watch")
+@click.argument("exercise")
+@_db_option
+def watch_command(exercise: str, db: Path | None) -> None:
+    """Re-grade EXERCISE every time you save it. Ctrl-C to stop."""
+    from grader.results import GradeResult
+    from grader.runner import grade_file
+    from grader.terminal import make_console
+    from grader.watch import watch_exercise
+
+    course = _course()
+    target = course.resolve(exercise)
+    with _open_progress(course, db):  # fail now, not after the first save, if it's broken
+        pass
+
+    def record(result: GradeResult) -> None:
+        with _open_progress(course, db) as store:
+            store.record_attempt(result, source="stub")
+
+    watch_exercise(target, console=make_console(), grade=grade_file, record=record)
+
+
+@main.command("reset")
+@click.argument("exercise")
+@_db_option
+def reset_command(exercise: str, db: Path | None) -> None:
+    """Put EXERCISE's original file back; your version is kept as a backup."""
+    from grader.progress_store import progress_db_path
+    from grader.reset import reset_exercise
+    from grader.stub_snapshots import ensure_snapshots
+
+    course = _course()
+    target = course.resolve(exercise)
+    state = progress_db_path(course.root, db).parent
+    ensure_snapshots(course, state)
+    outcome = reset_exercise(target, state=state)
+    if not outcome.changed:
+        click.echo(f"{_display_path(outcome.stub)} already is the original; nothing to do.")
+        return
+    if outcome.backup is not None:
+        click.echo(f"Your version is saved as {_display_path(outcome.backup)}")
+    click.echo(f"Restored the original {_display_path(outcome.stub)} "
+               f"(from {outcome.original_from}).")
+
+
+@main.command("report")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the HTML file (default: report.html beside the record).")
+@click.option("--open", "open_", is_flag=True, help="Open the report in your web browser.")
+@_db_option
+def report_command(out: Path | None, open_: bool, db: Path | None) -> None:
+    """Write your progress as one HTML page, with timelines of your timing checks."""
+    from grader.report_html import render_report, write_report
+
+    course = _course()
+    with _open_progress(course, db, create=False) as store:
+        store.check_integrity()
+        progress = _course_progress(course, store)
+        attempts = store.attempts()
+        target = out or store.path.parent / "report.html"
+    try:
+        written = write_report(target, render_report(progress, attempts))
+    except OSError as exc:
+        raise GraderError(f"Can't write the report to {target} ({exc.strerror}). "
+                          "Choose another place with --out PATH.") from None
+    click.echo(f"Report written to {_display_path(written)}")
+    click.echo(f"Open it in your browser: {written.resolve().as_uri()}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(written.resolve().as_uri())
 
 
 @main.command("verify")
@@ -116,9 +281,36 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
         sys.exit(1)
 
 
-def run() -> None:  # pragma: no cover - console entry helper
-    try:
-        main()
-    except GraderError as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+@main.command("bulk")
+@click.argument("submissions", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Results folder: gradebook, grades.csv, results.json, HTML reports.")
+@click.option("--exercises", default="", metavar="03,05",
+              help="Comma-separated exercises to grade (default: all).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Gradings to run at once (default: CPU count).")
+@click.option("--regrade", is_flag=True,
+              help="Grade everything again instead of resuming from the gradebook.")
+def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | None,
+                 regrade: bool) -> None:
+    """Grade every student's entry (folder or .zip) in SUBMISSIONS into --out.
+
+    Re-running the same command grades only what changed. See docs/bulk-grading.md.
+    """
+    from rich.console import Console
+
+    from grader.bulk.progress import BulkProgress, print_outcome
+    from grader.bulk.run import resume_command, run_bulk
+    from grader.terminal import make_console
+
+    names = [n.strip() for n in exercises.split(",") if n.strip()]
+    with BulkProgress(Console(stderr=True, highlight=False)) as progress:
+        outcome = run_bulk(course=_course(), submissions=submissions, out=out,
+                           exercises=names, workers=workers, regrade=regrade,
+                           listener=progress)
+    print_outcome(make_console(), outcome, out=out,
+                  resume=resume_command(submissions, out, names))
+    if outcome.summary.interrupted:
+        sys.exit(130)
+    if outcome.summary.failed:
+        sys.exit(1)

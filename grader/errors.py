@@ -9,12 +9,14 @@ from __future__ import annotations
 import click
 
 __all__ = [
+    "GradebookError",
     "GraderError",
     "MetadataError",
     "MissingFileError",
     "ProgressCorruptError",
     "ProgressStoreError",
     "ProgressTooNewError",
+    "SubmissionsError",
     "UnknownExerciseError",
 ]
 
@@ -69,4 +71,18 @@ class ProgressTooNewError(ProgressStoreError):
             f"v{found}; this grader reads up to v{supported}). Upgrade the grader "
             f"(pip install -U async-grader), or use --db PATH / GRADER_PROGRESS_DB to keep "
             f"this run's record in another file."
+        )
+
+
+class SubmissionsError(GraderError):
+    """Raised when ``grade bulk`` is given a submissions or results folder it cannot use."""
+
+
+class GradebookError(GraderError):
+    """Raised when a bulk gradebook can't be opened: damaged, or from a newer grader."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"The gradebook {path} can't be used ({detail}). Move it aside "
+            f"(mv '{path}' '{path}.old') and run grade bulk again: everything is regraded."
         )

@@ -1,0 +1,182 @@
+"""A timing check's simulated timeline as a small inline SVG: one bar per operation.
+
+Each operation (a fetch, a sleep) is a bar from its start to its end in simulated
+seconds, one row each, so a sequential solution draws a staircase and a concurrent one
+draws bars that overlap from the same start; the time budget is a dashed line with the
+time past it shaded. This is the picture students look at, so it must also work
+without colour (failed operations are hatched and labelled in words, the budget is
+labelled), in print (no dark backgrounds) and for screen readers (``role="img"`` with
+a one-sentence summary).
+
+Input is the plain ``CheckResult.timeline`` dict ``{"operations": [{"label", "start",
+"end", "outcome"}], "budget": float | None, "elapsed": float}``; output is an SVG
+string with no external references, usable in any HTML page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+__all__ = ["nice_step", "timeline_summary", "timeline_svg"]
+
+ROW = 24  # px per operation
+BAR = 14  # px bar height
+TOP = 26  # px above the first row, for the budget label
+AXIS = 34  # px below the last row, for ticks and the axis title
+RIGHT = 92  # px right of the axis end, for "0.8 s, raised" labels
+CHAR = 7.2  # px per character at 12 px, for sizing the label column
+
+COLOURS = {
+    "ok": "#2f6fb0",
+    "error": "#b8322a",
+    "budget": "#8a1c14",
+    "over": "#fbe3e1",
+    "axis": "#444444",
+    "grid": "#dddddd",
+}
+
+
+def nice_step(span: float, max_ticks: int = 8) -> float:
+    """A round tick spacing (1, 2, 2.5 or 5 times a power of ten) giving few ticks."""
+    if span <= 0:
+        return 1.0
+    raw = span / max_ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def _seconds(value: float) -> str:
+    """'1.0 s', '2.3 s', '0.25 s', '0.001 s': as many decimals as the value needs, up to 3."""
+    text = f"{value:.3f}".rstrip("0")
+    return (text + "0" if text.endswith(".") else text) + " s"
+
+
+def _tick_label(value: float, step: float) -> str:
+    decimals = 0
+    while decimals < 4 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
+        decimals += 1
+    return f"{value:.{decimals}f}"
+
+
+def _operations(timeline: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"label": str(op.get("label", "?")), "start": float(op.get("start", 0.0)),
+         "end": float(op.get("end", op.get("start", 0.0))),
+         "outcome": str(op.get("outcome", "ok"))}
+        for op in timeline.get("operations") or ()
+    ]
+
+
+def timeline_summary(timeline: Mapping[str, Any]) -> str:
+    """One sentence saying what the picture shows, for captions and screen readers."""
+    ops = _operations(timeline)
+    elapsed = float(timeline.get("elapsed") or max((o["end"] for o in ops), default=0.0))
+    budget = timeline.get("budget")
+    overlapping = any(
+        a["start"] < b["end"] and b["start"] < a["end"]
+        for i, a in enumerate(ops) for b in ops[i + 1:]
+    )
+    shape = ("some ran at the same time" if overlapping
+             else "one after another" if len(ops) > 1 else "")
+    words = f"{len(ops)} operation{'s' if len(ops) != 1 else ''}"
+    if shape:
+        words += f", {shape}"
+    words += f"; finished after {_seconds(elapsed)} of simulated time"
+    if budget is not None:
+        budget = float(budget)
+        if elapsed > budget:
+            words += f", {_seconds(elapsed - budget)} over the {_seconds(budget)} budget"
+        else:
+            words += f", within the {_seconds(budget)} budget"
+    return words + "."
+
+
+def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: int = 640) -> str:
+    """Draw ``timeline``; ``id_prefix`` keeps pattern ids unique when a page has several."""
+    ops = _operations(timeline)
+    budget = timeline.get("budget")
+    budget = None if budget is None else float(budget)
+    elapsed = float(timeline.get("elapsed") or max((o["end"] for o in ops), default=0.0))
+    latest = max([elapsed, budget or 0.0, *(o["end"] for o in ops)])
+    step = nice_step(latest * 1.05 or 1.0)
+    axis_end = step * math.ceil(latest * 1.05 / step) if latest else step
+    label_width = max(48.0, CHAR * max((len(o["label"]) for o in ops), default=4) + 14)
+    plot_width = width - label_width - RIGHT
+    height = TOP + ROW * max(len(ops), 1) + AXIS
+    bottom = TOP + ROW * max(len(ops), 1)
+
+    def x(t: float) -> float:
+        return round(label_width + plot_width * t / axis_end, 2)
+
+    summary = timeline_summary(timeline)
+    hatch = f"{id_prefix}-hatch"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-label="{escape(summary)}" font-family="system-ui, sans-serif" font-size="12">',
+        f"<title>{escape(summary)}</title>",
+        f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{COLOURS["error"]}" stroke-width="3"/>'
+        f"</pattern></defs>",
+    ]
+    if budget is not None and budget < axis_end:
+        parts.append(
+            f'<rect class="over-budget" x="{x(budget)}" y="{TOP - 4}" '
+            f'width="{round(x(axis_end) - x(budget), 2)}" height="{bottom - TOP + 8}" '
+            f'fill="{COLOURS["over"]}"/>'
+        )
+    for index in range(round(axis_end / step) + 1):
+        tick = index * step
+        parts.append(
+            f'<line x1="{x(tick)}" y1="{TOP - 4}" x2="{x(tick)}" y2="{bottom + 4}" '
+            f'stroke="{COLOURS["grid"]}" stroke-width="1"/>'
+            f'<text x="{x(tick)}" y="{bottom + 17}" text-anchor="middle" '
+            f'fill="{COLOURS["axis"]}">{_tick_label(tick, step)}</text>'
+        )
+    parts.append(
+        f'<line x1="{x(0)}" y1="{bottom + 4}" x2="{x(axis_end)}" y2="{bottom + 4}" '
+        f'stroke="{COLOURS["axis"]}" stroke-width="1"/>'
+        f'<text x="{x(axis_end)}" y="{bottom + 31}" text-anchor="end" '
+        f'fill="{COLOURS["axis"]}">simulated seconds</text>'
+    )
+    for row, op in enumerate(ops):
+        top = TOP + row * ROW + (ROW - BAR) / 2
+        start, end = op["start"], max(op["end"], op["start"])
+        failed = op["outcome"] != "ok"
+        fill = f"url(#{hatch})" if failed else COLOURS["ok"]
+        stroke = COLOURS["error"] if failed else COLOURS["ok"]
+        note = _seconds(end - start) + ("" if not failed else
+                                        ", raised" if op["outcome"] == "error"
+                                        else f", {op['outcome']}")
+        label = escape(op["label"])
+        parts.append(
+            f'<text x="{label_width - 8}" y="{top + BAR - 3}" text-anchor="end" '
+            f'fill="#111111">{label}</text>'
+            f'<rect class="op op-{escape(op["outcome"])}" data-label="{label}" '
+            f'data-start="{start}" data-end="{end}" x="{x(start)}" y="{top}" '
+            f'width="{max(round(x(end) - x(start), 2), 2)}" height="{BAR}" rx="2" '
+            f'fill="{fill}" stroke="{stroke}" stroke-width="1">'
+            f"<title>{label}: {_seconds(start)} to {_seconds(end)}"
+            f"{' (raised)' if failed else ''}</title></rect>"
+            f'<text x="{x(end) + 5}" y="{top + BAR - 3}" fill="#333333">{escape(note)}</text>'
+        )
+    if not ops:
+        parts.append(f'<text x="{x(0)}" y="{TOP + 14}" fill="#333333">'
+                     "No operations were recorded.</text>")
+    if budget is not None:
+        parts.append(
+            f'<line class="budget" data-budget="{budget}" x1="{x(budget)}" y1="{TOP - 8}" '
+            f'x2="{x(budget)}" y2="{bottom + 4}" stroke="{COLOURS["budget"]}" '
+            f'stroke-width="2" stroke-dasharray="5 3"/>'
+            f'<text x="{x(budget)}" y="{TOP - 12}" text-anchor="middle" font-weight="bold" '
+            f'fill="{COLOURS["budget"]}">budget {_seconds(budget)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
