@@ -103,7 +103,9 @@ def find_course(start: Path | None = None) -> Course:
     if env:
         root = Path(env).expanduser()
         if not (root / "exercises").is_dir():
-            raise GraderError(f"{COURSE_ENV}={env} has no exercises/ folder. Point it at the course.")
+            raise GraderError(
+                f"{COURSE_ENV}={env} has no exercises/ folder. Point it at the course."
+            )
         return Course(root.resolve())
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):

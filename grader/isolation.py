@@ -128,7 +128,9 @@ def _enter_namespaces(workdir: Path, hidden: tuple[Path, ...]) -> None:
 
     def mount(source: str | None, target: str, fstype: str | None, flags: int,
               data: str | None = None) -> None:
-        enc = (lambda s: s.encode() if s is not None else None)
+        def enc(text: str | None) -> bytes | None:
+            return text.encode() if text is not None else None
+
         _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
                f"mount {target}")
 

@@ -50,7 +50,8 @@ class ExerciseMeta:
         return next((c for c in self.checks if c.name == name), None)
 
 
-def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path, where: str = "") -> Any:
+def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path,
+             where: str = "") -> Any:
     field = f"{where}{key}"
     if key not in data:
         raise MetadataError(path, field, "is missing")

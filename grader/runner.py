@@ -8,6 +8,7 @@ exited early), and only ``passed`` earns points.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -210,7 +211,8 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
     canary_status = None
     for record in records:
         if record.get("tampered"):
-            evidence.append("grading code was patched: " + ", ".join(map(str, record["tampered"]))[:200])
+            patched = ", ".join(map(str, record["tampered"]))
+            evidence.append(f"grading code was patched: {patched[:200]}")
         if record.get("event") != "result":
             continue
         name = record.get("check")
@@ -325,10 +327,8 @@ def _new_events(path: Path, offset: int) -> tuple[int, list[str]]:
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:

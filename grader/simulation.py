@@ -11,6 +11,7 @@ management (which changed across 1.x releases).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import re
@@ -125,12 +126,11 @@ class Simulation:
         for task in leftovers:
             task.cancel()
         if leftovers:
-            try:
+            # A task that refuses to die has already been reported by the check.
+            with contextlib.suppress(Exception, SimulationDeadlock):
                 loop.run_until_complete(
                     asyncio.wait_for(asyncio.gather(*leftovers, return_exceptions=True), 60)
                 )
-            except (Exception, SimulationDeadlock):
-                pass  # a task that refuses to die is already reported by the check
 
     # -- what hidden tests use ---------------------------------------------------------
 

@@ -115,8 +115,10 @@ def _grading_problems(exercise: Exercise, label: str, result: GradeResult,
                       variant: Variant | None) -> list[str]:
     failed = {c.name for c in result.checks if not c.passed}
     if variant is None and label == "stub":
-        return [] if result.score == 0 else [f"stub scores {result.score}, expected 0 "
-                                             f"(passing: {sorted(set(c.name for c in result.checks) - failed)})"]
+        passing = sorted({c.name for c in result.checks} - failed)
+        return [] if result.score == 0 else [
+            f"stub scores {result.score}, expected 0 (passing: {passing})"
+        ]
     if variant is None or variant.expect_full_marks:
         if not failed:
             return []

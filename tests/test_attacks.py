@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import site
+import socket
 import subprocess
 import threading
 import time

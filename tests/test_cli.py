@@ -50,7 +50,8 @@ def test_stub_fails_with_exit_1_and_points_to_the_hint(runner: CliRunner) -> Non
 
 
 def test_wrong_variant_shows_the_misconception(runner: CliRunner) -> None:
-    wrong = REPO / "tests/fixtures/exercises/exercise-03-concurrent-fetch/wrong/sequential_awaits.py"
+    wrong = (REPO / "tests/fixtures/exercises/exercise-03-concurrent-fetch/wrong"
+             / "sequential_awaits.py")
     result = runner.invoke(main, ["3", "--file", str(wrong)])
     assert result.exit_code == 1
     assert "ran one after another" in result.output

@@ -15,6 +15,7 @@ import pytest
 from grader.blocking import TimeGuard
 from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop
 
+
 def loop_now() -> float:
     return asyncio.get_running_loop().time()
 
