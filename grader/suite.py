@@ -10,8 +10,10 @@ by :mod:`grader.plugin`), marked with its task number::
         sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
         expect_elapsed_at_most(sim, 1.2, what="fetch_all")
 
-``sim.run`` drives the student's coroutine on a virtual clock; the ``expect_*`` helpers
-fail with teaching messages; ``fail`` writes one by hand.
+``sim.run`` drives the student's coroutine on a virtual clock; ``observe`` does the same
+but records how and when the call ended (value or error, simulated time, operations,
+tasks left running) for checks about deadlines and cancellation; the ``expect_*``
+helpers fail with teaching messages; ``fail`` writes one by hand.
 """
 
 from grader.expectations import (
@@ -29,12 +31,14 @@ from grader.expectations import (
 )
 from grader.fake_io import FakeIO, SourceFailed
 from grader.feedback import CheckFailed, Feedback, fail
+from grader.observation import Ended, observe
 from grader.simulation import Operation, SimulatedTimeout, Simulation
 from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = [
     "CancelOutcome",
     "CheckFailed",
+    "Ended",
     "FakeIO",
     "Feedback",
     "Operation",
@@ -52,6 +56,7 @@ __all__ = [
     "expect_no_pending_tasks",
     "expect_peak_at_most",
     "fail",
+    "observe",
     "ran_one_after_another",
     "run_and_cancel",
     "same_value",

@@ -32,6 +32,7 @@ import asyncio
 import concurrent.futures
 import heapq
 import itertools
+import os
 import threading
 import time
 from asyncio import events
@@ -302,8 +303,13 @@ def current_job() -> tuple[VirtualClockLoop, _Job] | None:
 
 
 def _describe_callback_owner(owner: Any) -> str:
-    if isinstance(owner, asyncio.Task):
-        coro = owner.get_coro()
-        name = getattr(coro, "__name__", None) or owner.get_name()
-        return f"{name}()"
-    return ""
+    """The student's coroutine a task was running: the outermost one not of the grader."""
+    if not isinstance(owner, asyncio.Task):
+        return ""
+    coro = owner.get_coro()
+    while coro is not None:
+        filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
+        if filename and f"{os.sep}grader{os.sep}" not in filename:
+            return f"{coro.__name__}()"
+        coro = getattr(coro, "cr_await", None)
+    return f"{getattr(owner.get_coro(), '__name__', owner.get_name())}()"

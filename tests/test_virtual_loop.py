@@ -221,3 +221,23 @@ def test_module_level_lock_works_in_every_check() -> None:
             assert sim.elapsed == pytest.approx(0.2)
         finally:
             sim.finish()
+
+
+def test_cpu_violation_names_the_student_coroutine_not_the_harness() -> None:
+    from grader.simulation import Simulation
+
+    async def crunch_numbers() -> int:
+        total = 0
+        deadline = time.thread_time() + 0.12
+        while time.thread_time() < deadline:
+            total += 1
+        await asyncio.sleep(0)
+        return total
+
+    sim = Simulation()
+    sim.start()
+    try:
+        sim.run(crunch_numbers())
+        assert [v.where for v in sim.violations if v.kind == "cpu"] == ["crunch_numbers()"]
+    finally:
+        sim.finish()

@@ -10,16 +10,12 @@ was merely *asked* to cancel gets to finish, which would hide a missing drain.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import inspect
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from grader.suite import FakeIO, Operation, SourceFailed, fail, same_value
+from grader.suite import Ended, FakeIO, SourceFailed, fail, observe, same_value
 
 EPS = 1e-6
 LIMIT = 1.2
@@ -32,89 +28,12 @@ PROGRESS = {"a": 1.0, "b": 0.5, "c": 0.8}  # finish order: b, c, a
 # -- observing one call ------------------------------------------------------------------
 
 
-@dataclass
-class Ended:
-    """How one call of the student's function ended, as things stood at that instant."""
-
-    value: Any = None
-    error: BaseException | None = None
-    began: float = 0.0  # loop time when the call started
-    at: float = 0.0  # simulated seconds from the start of the call to its end
-    ops: dict[str, Operation] = field(default_factory=dict)  # copies, frozen at the end
-    unfinished: list[asyncio.Task] = field(default_factory=list)  # started by the call
-
-    def when(self, moment: float | None) -> float:
-        """A loop time as seconds since the call began."""
-        return (moment if moment is not None else self.began) - self.began
-
-
-class _VirtualTime:
-    """Stands in for the ``time`` module inside the student's module.
-
-    The grader only virtualises ``time.sleep``; ``time.monotonic()`` would read the real
-    clock, which barely moves while the simulated one jumps ahead, so correct deadline
-    arithmetic ("deadline = time.monotonic() + seconds") would be graded as wrong. Here
-    the clocks read the simulated time; everything else is the real module.
-    """
-
-    def __init__(self, sim) -> None:
-        self._sim = sim
-        self._epoch = time.time() - sim.now()
-
-    def monotonic(self) -> float:
-        return self._sim.now()
-
-    def perf_counter(self) -> float:
-        return self._sim.now()
-
-    def time(self) -> float:
-        return self._epoch + self._sim.now()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-def use_virtual_clocks(sim, student) -> None:
-    """Point the student's module at simulated clocks (module ``time`` and bound names)."""
-    proxy = _VirtualTime(sim)
-    for name, value in list(vars(student.module).items()):
-        if value is time:
-            student.replace(name, proxy)
-        for clock in ("monotonic", "perf_counter", "time"):
-            if value is getattr(time, clock):
-                student.replace(name, getattr(proxy, clock))
-
-
 def call(sim, student, make: Callable[[], Any], *, what: str, delays: dict[str, float],
          failing: dict[str, BaseException] | None = None) -> Ended:
     """Install a fresh fake ``fetch``, run ``make()`` on the virtual clock, observe its end."""
     io = FakeIO(sim, delays, failing=failing)
     student.replace("fetch", io.fetch)
-    use_virtual_clocks(sim, student)
-    coro = make()
-    if not inspect.isawaitable(coro):
-        sim.run(coro, what=what)  # fails with the grader's "not an async function" message
-
-    async def observe() -> Ended:
-        loop = asyncio.get_running_loop()
-        me = asyncio.current_task()
-        before = asyncio.all_tasks()
-        ended = Ended(began=loop.time())
-        try:
-            ended.value = await coro
-        except asyncio.CancelledError as exc:
-            if me is not None and me.cancelling():
-                raise  # the simulation's own watchdog stopping a runaway call
-            ended.error = exc
-        except Exception as exc:
-            ended.error = exc
-        ended.at = loop.time() - ended.began
-        ended.ops = {op.label: dataclasses.replace(op) for op in io.operations}
-        ended.unfinished = [t for t in asyncio.all_tasks()
-                            if t is not me and t not in before and not t.done()]
-        return ended
-
-    return sim.run(observe(), what=what)
+    return observe(sim, make(), what=what, io=io)
 
 
 def reraise_unexpected(ended: Ended, what: str) -> None:
