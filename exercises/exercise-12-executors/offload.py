@@ -2,7 +2,12 @@
 
 import asyncio
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import (  # noqa: F401  (you will need these)
+    Executor,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 
 # How long each demo photo takes to "download", in seconds.
 PHOTO_SECONDS = {"cat": 0.3, "dog": 0.1, "owl": 0.2}

@@ -288,6 +288,14 @@ def test_heartbeat_ticks_during_reply(student, sim):
     call = "reply_after(0.35, 'hi')"
     run = run_beside_heartbeat(sim, lambda: student.reply_after(0.35, "hi"), what="reply_after")
     expect_steady_heartbeat(sim, run, call=call)
+    if run.finished - run.started < 0.35 - 1e-9:
+        expect_all_awaited(sim, what="reply_after")
+        fail(
+            f"`{call}` replied after {run.finished - run.started:.2f} s of simulated time, so "
+            "it never really waited beside the heartbeat; it should wait 0.35 s.",
+            misconception="Nothing waits unless you wait for it: a delay has to be awaited.",
+            next_step="`await asyncio.sleep(delay)` before returning.",
+        )
 
 
 # -- task 2 ---------------------------------------------------------------------------
@@ -356,6 +364,12 @@ def test_lookup_all_overlaps_lookups(student, sim, library):
     for value in result if isinstance(result, list) else [result]:
         expect_no_awaitable(value, call=call)
     expect_off_the_loop(library, call=call, entry="lookup_all")
+    looked_up = sorted(c.key for c in library.calls if c.op.end is not None)
+    if looked_up != sorted(KEYS):
+        fail(
+            f"`{call}` looked up {looked_up}; every key, {sorted(KEYS)}, needs its own lookup.",
+            next_step="Call `lookup(key)` for each key and wait for all of them.",
+        )
     budget = 0.6
     if sim.elapsed <= budget + 1e-9:
         return

@@ -257,6 +257,11 @@ def test_serve_handles_requests_concurrently(student, sim, db):
         count = len(result) if isinstance(result, list) else type(result).__name__
         fail(f"`{call}` returned {count} responses instead of 100.",
              next_step="Return one response per request.")
+    answered = len([op for op in db.operations if op.outcome == "ok"])
+    if answered != len(requests):
+        fail(f"`{call}` queried the database {answered} times instead of once per request "
+             "(100).",
+             next_step="Let `handle` serve every request: one `query_user` each.")
     expect_elapsed_at_most(sim, 0.15, what=call)
     expect_no_pending_tasks(sim, what="serve")
 
@@ -315,6 +320,11 @@ def test_legacy_requests_keep_flowing(student, sim, legacy):
         fail("`handle_legacy` returned something still waiting to be awaited instead of a "
              "response, so the query never ran.",
              next_step="Await the worker thread: `await asyncio.to_thread(...)`.")
+    queried = sorted(c.user_id for c in legacy.calls if c.op.end is not None)
+    if queried != [1, 2, 3, 4, 5]:
+        fail(f"While {during}, the blocking driver was queried for {queried} instead of once "
+             "for each of users [1, 2, 3, 4, 5].",
+             next_step="Each `handle_legacy` call queries `query_user_blocking` once.")
     if sim.violations:
         first = sim.violations[0]
         fail(
