@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.errors import MetadataError
+from grader.errors import GraderError, MetadataError
 
 __all__ = ["FORMAT_VERSION", "Check", "ExerciseMeta", "Hint", "load_metadata"]
 
@@ -66,7 +66,10 @@ def load_metadata(path: Path) -> ExerciseMeta:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MetadataError(path, "(file)", "does not exist") from None
+        raise GraderError(
+            f"{path} is missing, so this exercise can't be loaded. Restore it from the "
+            "course (for a git checkout: git checkout -- <that path>)."
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MetadataError(path, "(file)", f"is not valid TOML ({exc})") from None
 

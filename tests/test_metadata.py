@@ -69,3 +69,10 @@ def test_invalid_toml_is_named(tmp_path: Path) -> None:
 def test_every_exercise_metadata_loads(course) -> None:  # type: ignore[no-untyped-def]
     for exercise in course.exercises:
         assert exercise.meta.checks, exercise.name
+
+
+def test_missing_file_says_how_to_restore_it(tmp_path: Path) -> None:
+    from grader.errors import GraderError
+
+    with pytest.raises(GraderError, match="is missing.*Restore it"):
+        load_metadata(tmp_path / "exercise.toml")
