@@ -74,5 +74,5 @@ def test_every_exercise_metadata_loads(course) -> None:  # type: ignore[no-untyp
 def test_missing_file_says_how_to_restore_it(tmp_path: Path) -> None:
     from grader.errors import GraderError
 
-    with pytest.raises(GraderError, match="is missing.*Restore it"):
+    with pytest.raises(GraderError, match=r"is missing.*Restore it"):
         load_metadata(tmp_path / "exercise.toml")

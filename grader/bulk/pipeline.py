@@ -1,0 +1,248 @@
+"""Running a class's gradings in parallel, recording each verdict as soon as it lands.
+
+Threads, not processes: :func:`grader.runner.grade_file` already runs each grading in its
+own child process, so a thread here only waits on a child. The main thread is the only
+one that touches the gradebook, so every row is committed in the order gradings finish
+and a kill at any moment loses at most the gradings still running.
+
+Identical files are graded once. A student who hands in the untouched stub, or a file
+byte-for-byte equal to one already graded against the same suite, gets that verdict
+(recorded with ``reused_from``): the virtual clock makes a verdict a function of the
+file and the suite alone, so grading the same bytes twice could only waste time.
+
+Ctrl-C: the first one stops starting gradings, lets the running ones finish (they are
+recorded) and returns with ``interrupted`` set; a second one abandons the running ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from grader.bulk.gradebook import Gradebook, GradingKey, Recorded, suite_hash
+from grader.bulk.intake import ModuleFile, Submission
+from grader.course import Exercise
+from grader.results import GradeResult
+from grader.runner import grade_file
+
+__all__ = ["Job", "Listener", "Plan", "RunSummary", "grade_jobs", "plan_gradings"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One student's file for one exercise, to be graded."""
+
+    key: GradingKey
+    exercise: Exercise
+    module: ModuleFile
+
+
+@dataclass
+class Plan:
+    """What a run will do; ``groups`` share identical bytes and are graded once."""
+
+    groups: list[list[Job]] = field(default_factory=list)
+    reuse: list[tuple[Job, Recorded]] = field(default_factory=list)
+    already_recorded: int = 0
+    suite_hashes: dict[str, str] = field(default_factory=dict)  # by Exercise.name
+
+    @property
+    def gradings(self) -> int:
+        """Student-exercises this run will record (graded or reused)."""
+        return sum(len(g) for g in self.groups) + len(self.reuse)
+
+
+@dataclass
+class RunSummary:
+    """What a run did, as plain data."""
+
+    planned: int
+    graded: int = 0  # gradings actually run
+    recorded: int = 0  # rows written (graded + copies of identical files)
+    reused: int = 0  # rows written from an identical file's verdict
+    already_recorded: int = 0  # skipped: the gradebook had them
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (student, exercise, why)
+    interrupted: bool = False
+    seconds: float = 0.0
+    run_id: int = 0
+
+
+class Listener(Protocol):
+    """What the progress display is told; every call comes from the main thread."""
+
+    def start(self, total: int) -> None: ...
+
+    def recorded(self, result: GradeResult | None, count: int) -> None: ...
+
+    def stopping(self, running: int) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def recorded(self, result: GradeResult | None, count: int) -> None:
+        pass
+
+    def stopping(self, running: int) -> None:
+        pass
+
+
+def plan_gradings(submissions: Sequence[Submission], exercises: Sequence[Exercise],
+                  gradebook: Gradebook, *, regrade: bool = False) -> Plan:
+    """Resume rule: skip a student-exercise whose four-part key is already recorded."""
+    by_name = {e.name: e for e in exercises}
+    hashes = {e.name: suite_hash(e) for e in exercises}
+    plan = Plan(suite_hashes=hashes)
+    groups: dict[tuple[str, str], list[Job]] = {}
+    for submission in submissions:
+        for name, module in sorted(submission.modules.items()):
+            if name not in by_name:
+                continue
+            key = GradingKey(submission.student, name, module.sha256, hashes[name])
+            if not regrade and gradebook.find(key) is not None:
+                plan.already_recorded += 1
+                continue
+            groups.setdefault((name, module.sha256), []).append(Job(key, by_name[name], module))
+    for (name, file_hash), jobs in groups.items():
+        earlier = None if regrade else gradebook.find_same_file(name, file_hash, hashes[name])
+        if earlier is not None:
+            plan.reuse.extend((job, earlier) for job in jobs)
+        else:
+            plan.groups.append(jobs)
+    return plan
+
+
+def grade_in_fresh_folder(job: Job) -> GradeResult:
+    """Grade a copy of the student's bytes in a new temporary folder, never in the course."""
+    with tempfile.TemporaryDirectory(prefix="grade-bulk-") as tmp:
+        copy = Path(tmp) / job.exercise.meta.module
+        copy.write_bytes(job.module.content)
+        result = grade_file(job.exercise, copy)
+    return dataclasses.replace(result, graded_file=job.module.origin)
+
+
+def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
+               listener: Listener | None = None) -> RunSummary:
+    """Grade ``plan`` with ``workers`` gradings at once, recording each as it finishes."""
+    listener = listener or _Silent()
+    summary = RunSummary(planned=plan.gradings, already_recorded=plan.already_recorded)
+    started = time.perf_counter()
+    summary.run_id = gradebook.start_run(workers=workers, planned=plan.gradings)
+    listener.start(plan.gradings)
+    try:
+        for job, earlier in plan.reuse:
+            _record(gradebook, summary, job, earlier.result, seconds=0.0,
+                    reused_from=earlier.key.student)
+            listener.recorded(earlier.result, 1)
+        _grade_groups(plan.groups, gradebook, summary, workers, listener)
+    except KeyboardInterrupt:
+        summary.interrupted = True  # a Ctrl-C while recording the reused verdicts
+    summary.seconds = time.perf_counter() - started
+    gradebook.finish_run(
+        summary.run_id, status="interrupted" if summary.interrupted else "finished",
+        graded=summary.graded, reused=summary.reused, failed=len(summary.failed))
+    return summary
+
+
+def _record(gradebook: Gradebook, summary: RunSummary, job: Job, result: GradeResult, *,
+            seconds: float, reused_from: str | None = None) -> None:
+    result = dataclasses.replace(result, graded_file=job.module.origin)
+    if reused_from is not None:
+        result = dataclasses.replace(result, duration=0.0)
+    gradebook.record(job.key, result, seconds=seconds, run_id=summary.run_id,
+                     reused_from=reused_from)
+    summary.recorded += 1
+    summary.reused += reused_from is not None
+
+
+def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSummary,
+                  workers: int, listener: Listener) -> None:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade-bulk")
+    futures: dict[Future[GradeResult], list[Job]] = {
+        pool.submit(grade_in_fresh_folder, group[0]): group for group in groups
+    }
+
+    def settle(future: Future[GradeResult]) -> None:
+        group = futures[future]
+        try:
+            result = future.result()
+        except Exception as exc:  # the grader failed, not the student: nothing recorded
+            why = f"{type(exc).__name__}: {exc}"
+            summary.failed.extend((job.key.student, job.key.exercise, why) for job in group)
+            listener.recorded(None, len(group))
+            return
+        summary.graded += 1
+        _record(gradebook, summary, group[0], result, seconds=result.duration)
+        for twin in group[1:]:
+            _record(gradebook, summary, twin, result, seconds=0.0,
+                    reused_from=group[0].key.student)
+        listener.recorded(result, len(group))
+
+    abandon = False
+    try:
+        for future in as_completed(futures):
+            settle(future)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        for future in futures:
+            future.cancel()
+        running = [f for f in futures if not f.done()]
+        listener.stopping(len(running))
+        try:
+            for future in as_completed(running):
+                settle(future)
+        except KeyboardInterrupt:
+            abandon = True
+            _stop_running_gradings(running)
+    finally:
+        pool.shutdown(wait=not abandon, cancel_futures=True)
+
+
+def _stop_running_gradings(running: list[Future[GradeResult]]) -> None:
+    """Second Ctrl-C: kill our grading children until their threads give up.
+
+    The runner offers no way to cancel a grading, and it starts a fresh child when one
+    dies mid-suite (to finish the remaining checks), so kill until the threads are done.
+    Their results are never recorded. Linux only (/proc); elsewhere the children end
+    at their own time limits.
+    """
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        for pid in _grading_children():
+            try:
+                if os.getpgid(pid) == pid:  # the runner starts each child in its own session
+                    os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _, pending = wait(running, timeout=0.05)
+        if not pending:
+            return
+
+
+def _grading_children() -> list[int]:
+    """Process ids of this process's children that are grading children."""
+    me = os.getpid()
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == me and b"grader.child" in command:
+            found.append(int(entry.name))
+    return found

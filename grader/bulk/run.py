@@ -1,0 +1,142 @@
+"""``grade bulk``: read the submissions, grade what is new, write what instructors publish.
+
+RESULTS holds the gradebook (``gradebook.sqlite``) next to the outputs, so re-running
+the same command resumes: only student-exercises whose file or hidden suite changed
+are graded, and the outputs are written again from the whole gradebook.
+
+Outputs are written only after a run that was not interrupted, so a folder never mixes
+a fresh ``grades.csv`` with a stale class summary; an interrupted run has still recorded
+every grading that finished.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.bulk.class_report import write_class_report
+from grader.bulk.classbook import ClassResults, collect_results
+from grader.bulk.exports import write_grades_csv, write_results_json
+from grader.bulk.gradebook import Gradebook, suite_hash
+from grader.bulk.intake import IntakeLimits, Submission, read_submissions
+from grader.bulk.pipeline import Listener, RunSummary, grade_jobs, plan_gradings
+from grader.course import Course, Exercise
+from grader.errors import GraderError, SubmissionsError
+
+__all__ = ["GRADEBOOK_NAME", "BulkOutcome", "resume_command", "run_bulk"]
+
+GRADEBOOK_NAME = "gradebook.sqlite"
+LOCK_NAME = ".grade-bulk.lock"
+
+
+@dataclass
+class BulkOutcome:
+    """What ``grade bulk`` did: the run, the class's results, the files written."""
+
+    summary: RunSummary
+    submissions: list[Submission]
+    results: ClassResults | None = None  # None when the run was interrupted
+    written: list[Path] = field(default_factory=list)
+    suites_changed: list[str] = field(default_factory=list)  # short names, edited mid-run
+    student_reports: str = ""  # why per-student reports were not written, if they weren't
+
+
+def resume_command(submissions: Path, out: Path, exercises: Sequence[str]) -> str:
+    """The command line that resumes this run."""
+    words = ["grade", "bulk", str(submissions), "--out", str(out)]
+    if exercises:
+        words += ["--exercises", ",".join(exercises)]
+    return shlex.join(words)
+
+
+def _choose_exercises(course: Course, names: Sequence[str]) -> tuple[list[Exercise],
+                                                                     list[Exercise]]:
+    """(exercises to grade, every exercise of the course whose metadata loads)."""
+    chosen = [course.resolve(n) for n in names] if names else list(course.exercises)
+    chosen = list(dict.fromkeys(chosen))
+    for exercise in chosen:
+        _ = exercise.meta  # a broken metadata file stops the run here, named
+    known = []
+    for exercise in course.exercises:
+        try:
+            _ = exercise.meta
+        except GraderError:
+            continue
+        known.append(exercise)
+    return chosen, known
+
+
+def _check_folders(submissions: Path, out: Path) -> None:
+    if not submissions.is_dir():
+        raise SubmissionsError(f"{submissions} is not a folder. Give the folder that holds "
+                               "one folder or .zip per student.")
+    inside = out.resolve()
+    if inside == submissions.resolve() or submissions.resolve() in inside.parents:
+        raise SubmissionsError(f"--out {out} is inside the submissions folder {submissions}; "
+                               "put the results somewhere else, or it would be read as a "
+                               "student.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SubmissionsError(f"Can't create the results folder {out} ({exc.strerror}). "
+                               "Choose another --out.") from None
+
+
+@contextmanager
+def _only_run(out: Path) -> Iterator[None]:
+    """One ``grade bulk`` per results folder at a time; the OS frees the lock on any exit."""
+    with open(out / LOCK_NAME, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SubmissionsError(f"Another grade bulk is writing to {out}. Wait for it to "
+                                   "finish, or use another --out.") from None
+        yield
+
+
+def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequence[str] = (),
+             workers: int | None = None, regrade: bool = False,
+             listener: Listener | None = None,
+             limits: IntakeLimits | None = None) -> BulkOutcome:
+    """Grade every submission in ``submissions`` into ``out``; see the module docstring."""
+    _check_folders(submissions, out)
+    chosen, known = _choose_exercises(course, exercises)
+    with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook:
+        handed_in = read_submissions(submissions, chosen, course_exercises=known,
+                                     limits=limits or IntakeLimits())
+        plan = plan_gradings(handed_in, chosen, gradebook, regrade=regrade)
+        summary = grade_jobs(plan, gradebook, workers=workers or os.cpu_count() or 2,
+                             listener=listener)
+        outcome = BulkOutcome(summary, handed_in)
+        # Verdicts are keyed by the suites as they were when planned; an edit during the
+        # run means some may come from the new version, so the next run regrades them.
+        outcome.suites_changed = [e.short_name for e in chosen
+                                  if suite_hash(e) != plan.suite_hashes[e.name]]
+        if summary.interrupted:
+            return outcome
+        failed = {(student, exercise): why for student, exercise, why in summary.failed}
+        outcome.results = collect_results(handed_in, chosen, gradebook,
+                                          suite_hashes=plan.suite_hashes, failed=failed,
+                                          wall_seconds=summary.seconds)
+    _write_outputs(outcome, chosen, out)
+    return outcome
+
+
+def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path) -> None:
+    from grader.bulk.student_reports import write_student_reports
+
+    results = outcome.results
+    assert results is not None
+    write_grades_csv(results, out / "grades.csv")
+    write_results_json(results, out / "results.json")
+    outcome.written += [out / "grades.csv", out / "results.json"]
+    links = write_student_reports(results, exercises, out)
+    if links:
+        outcome.written.append(out / "students")
+    write_class_report(results, out / "class-summary.html", links)
+    outcome.written.append(out / "class-summary.html")
