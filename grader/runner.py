@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from grader.isolation import Limits
 from grader.results import STATUSES, CheckResult, GradeResult
 from grader.sandbox import child_environment, pids_cgroup, python_command
 
-__all__ = ["grade_file", "hard_time_limit"]
+__all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
 OUTPUT_TAIL = 4000  # characters of the child's output kept for diagnostics
 AFTER_CRASH_LIMIT = 1.5  # real seconds per check when resuming after a crash or hang
@@ -58,12 +59,18 @@ def hard_time_limit(time_limit: float, checks: int) -> float:
     return 10.0 + (time_limit + CHECK_GRACE) * (checks + 1)
 
 
+class GradingCancelled(Exception):
+    """Raised by grade_file when its ``cancel`` event was set; nothing was graded."""
+
+
 def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None,
-               time_limit: float | None = None) -> GradeResult:
+               time_limit: float | None = None,
+               cancel: threading.Event | None = None) -> GradeResult:
     """Run ``exercise``'s hidden suite against ``module_file`` and return the verdict.
 
     ``time_limit`` overrides the exercise's real-time limit per check (tests use a small
-    one so hang fixtures stay fast).
+    one so hang fixtures stay fast). Setting ``cancel`` (from another thread) stops the
+    grading child at once and raises :class:`GradingCancelled`.
     """
     if not module_file.is_file():
         raise MissingFileError(
@@ -89,7 +96,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
             workdir, suite_copy, canary, submission, Path(meta.module).stem,
             [c.name for c in meta.checks], per_check, limits or Limits(),
-            _hidden_from_students(exercise),
+            _hidden_from_students(exercise), cancel,
         )
     notes = [f"protection not available: {what}" for what in unavailable]
     checks = _accept(exercise, reported, lost)
@@ -140,6 +147,7 @@ def _flagged(check: CheckResult) -> CheckResult:
 def _run_until_every_check_has_a_verdict(
     workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
     checks: list[str], time_limit: float, limits: Limits, hidden: tuple[Path, ...],
+    cancel: threading.Event | None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
@@ -158,7 +166,7 @@ def _run_until_every_check_has_a_verdict(
         outcome = _run_child(
             workdir, suite, canary, module_file, module_name, remaining,
             time_limit=limit, hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
-            hidden=hidden,
+            hidden=hidden, cancel=cancel,
         )
         events = [r.get("event") for r in outcome.records]
         if "collected" not in events and not outcome.killed_for_time:
@@ -230,7 +238,8 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
 
 def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
                checks: list[str], *, time_limit: float, hard_limit: float,
-               limits: Limits, hidden: tuple[Path, ...]) -> _ChildOutcome:
+               limits: Limits, hidden: tuple[Path, ...],
+               cancel: threading.Event | None = None) -> _ChildOutcome:
     results_path = workdir / "results.jsonl"
     output_path = workdir / "output.txt"
     # A fresh channel per child: a crash can never leave an earlier run's lines behind.
@@ -263,7 +272,8 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 start_new_session=True,
             )
             try:
-                killed_for_time = _watch(process, results_path, time_limit, hard_limit)
+                killed_for_time = _watch(process, results_path, time_limit, hard_limit,
+                                         cancel)
             except BaseException:
                 _kill_group(process)
                 raise
@@ -281,7 +291,7 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
 
 
 def _watch(process: subprocess.Popen, results_path: Path, time_limit: float,
-           hard_limit: float) -> bool:
+           hard_limit: float, cancel: threading.Event | None) -> bool:
     """Wait for the child; True if it had to be stopped for time.
 
     pytest-timeout's SIGALRM ends ordinary hangs inside the child. This catches the rest
@@ -299,6 +309,9 @@ def _watch(process: subprocess.Popen, results_path: Path, time_limit: float,
             return False
         except subprocess.TimeoutExpired:
             pass
+        if cancel is not None and cancel.is_set():
+            _kill_group(process)
+            raise GradingCancelled("grading cancelled")
         now = time.monotonic()
         offset, events = _new_events(results_path, offset)
         for event in events:

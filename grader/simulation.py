@@ -213,7 +213,8 @@ class Simulation:
     def timeline(self) -> dict[str, Any]:
         """Plain data for the report: the operations and the time budget, if any."""
         return {
-            "operations": [op.to_dict() for op in self.operations],
+            "operations": [op.to_dict() for op in
+                           sorted(self.operations, key=lambda op: (op.start, op.label))],
             "budget": self.budget,
             "elapsed": round(self.elapsed, 6),
         }

@@ -17,9 +17,8 @@ recorded) and returns with ``interrupted`` set; a second one abandons the runnin
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
@@ -121,12 +120,12 @@ def plan_gradings(submissions: Sequence[Submission], exercises: Sequence[Exercis
     return plan
 
 
-def grade_in_fresh_folder(job: Job) -> GradeResult:
+def grade_in_fresh_folder(job: Job, cancel: threading.Event | None = None) -> GradeResult:
     """Grade a copy of the student's bytes in a new temporary folder, never in the course."""
     with tempfile.TemporaryDirectory(prefix="grade-bulk-") as tmp:
         copy = Path(tmp) / job.exercise.meta.module
         copy.write_bytes(job.module.content)
-        result = grade_file(job.exercise, copy)
+        result = grade_file(job.exercise, copy, cancel=cancel)
     return dataclasses.replace(result, graded_file=job.module.origin)
 
 
@@ -167,8 +166,9 @@ def _record(gradebook: Gradebook, summary: RunSummary, job: Job, result: GradeRe
 def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSummary,
                   workers: int, listener: Listener) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade-bulk")
+    cancel = threading.Event()
     futures: dict[Future[GradeResult], list[Job]] = {
-        pool.submit(grade_in_fresh_folder, group[0]): group for group in groups
+        pool.submit(grade_in_fresh_folder, group[0], cancel): group for group in groups
     }
 
     def settle(future: Future[GradeResult]) -> None:
@@ -202,47 +202,7 @@ def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSum
                 settle(future)
         except KeyboardInterrupt:
             abandon = True
-            _stop_running_gradings(running)
+            cancel.set()  # every running grading kills its child and raises; none is recorded
+            wait(running, timeout=10.0)
     finally:
         pool.shutdown(wait=not abandon, cancel_futures=True)
-
-
-def _stop_running_gradings(running: list[Future[GradeResult]]) -> None:
-    """Second Ctrl-C: kill our grading children until their threads give up.
-
-    The runner offers no way to cancel a grading, and it starts a fresh child when one
-    dies mid-suite (to finish the remaining checks), so kill until the threads are done.
-    Their results are never recorded. Linux only (/proc); elsewhere the children end
-    at their own time limits.
-    """
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        for pid in _grading_children():
-            try:
-                if os.getpgid(pid) == pid:  # the runner starts each child in its own session
-                    os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        _, pending = wait(running, timeout=0.05)
-        if not pending:
-            return
-
-
-def _grading_children() -> list[int]:
-    """Process ids of this process's children that are grading children."""
-    me = os.getpid()
-    found = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == me and b"grader.child" in command:
-            found.append(int(entry.name))
-    return found
