@@ -27,8 +27,9 @@ from grader.course import Exercise
 from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
 from grader.isolation import Limits
+from grader.launcher import ChildHandle, launch
 from grader.results import STATUSES, CheckResult, GradeResult
-from grader.sandbox import child_environment, pids_cgroup, python_command
+from grader.sandbox import pids_cgroup
 
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
@@ -244,16 +245,15 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
     output_path = workdir / "output.txt"
     # A fresh channel per child: a crash can never leave an earlier run's lines behind.
     results_path.unlink(missing_ok=True)
+    output_path.write_bytes(b"")
     results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     killed_for_time = False
     try:
-        with open(output_path, "wb") as output, pids_cgroup(limits.processes) as cgroup:
-            command = [
-                *python_command(),
+        with pids_cgroup(limits.processes) as cgroup:
+            argv = [
                 "--suite", str(suite),
                 "--student", str(module_file),
                 "--module-name", module_name,
-                "--results-fd", str(results_fd),
                 "--time-limit", str(time_limit),
                 "--only", ",".join(checks),
                 "--canary", str(canary),
@@ -261,22 +261,10 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 "--limits", json.dumps(dataclasses.asdict(limits)),
                 *(["--cgroup", str(cgroup)] if cgroup else []),
             ]
-            process = subprocess.Popen(
-                command,
-                cwd=workdir,
-                env=child_environment(workdir),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                pass_fds=(results_fd,),
-                start_new_session=True,
-            )
+            process = launch(argv, workdir, output_path, results_path, results_fd)
             try:
                 killed_for_time = _watch(process, results_path, time_limit, hard_limit,
                                          cancel)
-            except BaseException:
-                _kill_group(process)
-                raise
             finally:
                 _kill_group(process)  # also reaps anything the student left running
                 process.wait()
@@ -290,7 +278,7 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
     )
 
 
-def _watch(process: subprocess.Popen, results_path: Path, time_limit: float,
+def _watch(process: ChildHandle, results_path: Path, time_limit: float,
            hard_limit: float, cancel: threading.Event | None) -> bool:
     """Wait for the child; True if it had to be stopped for time.
 
@@ -339,7 +327,7 @@ def _new_events(path: Path, offset: int) -> tuple[int, list[str]]:
     return offset + end, events
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: ChildHandle) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from grader.course import Exercise
 from grader.errors import GraderError
+from grader.launcher import warm_children
 from grader.results import GradeResult
 from grader.runner import grade_file
 from grader.variants import Variant, load_variants
@@ -176,7 +177,8 @@ def verify_course(exercises: list[Exercise], *, workers: int | None = None,
             result = grade_file(report.exercise, path)
             return _grading_problems(report.exercise, label, result, variant)
 
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2)
+        with warm_children(), pool:
             for job, problems in zip(jobs, pool.map(run, jobs), strict=True):
                 job[0].problems.extend(problems)
                 job[0].gradings += 1

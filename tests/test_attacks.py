@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import Exercise
+from grader.launcher import warm_children
 from grader.runner import grade_file
 from tests.conftest import FIXTURES, REPO
 
@@ -65,6 +66,13 @@ def assert_zero_with_reasons(result, reason: str) -> None:  # type: ignore[no-un
 def test_every_attack_has_an_expected_reason() -> None:
     files = {p.stem for p in ATTACKS.glob("*.py")}
     assert files == set(REASONS)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forked_like_bulk_grading():  # type: ignore[no-untyped-def]
+    """Grade the corpus the way `grade bulk` does: children forked from the warm server."""
+    with warm_children():
+        yield
 
 
 @pytest.mark.parametrize("attack", sorted(REASONS))

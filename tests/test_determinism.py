@@ -1,7 +1,8 @@
-"""Timing verdicts do not depend on machine load.
+"""Verdicts do not depend on machine load, down to the words of the feedback.
 
-Exercise 03's solution and every known-wrong variant are graded on an idle machine and
-again while CPU hogs keep both cores busy; statuses and simulated times must be equal.
+Every exercise's reference solution and known-wrong variants are graded on an idle
+machine and again while CPU hogs keep every core busy; statuses, points, simulated
+times and the complete feedback text must be identical.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
-from grader.course import Exercise
+from grader.course import Course, Exercise
+from grader.launcher import warm_children
 from grader.runner import grade_file
 from grader.variants import load_variants
 
@@ -35,19 +39,24 @@ def cores_busy() -> Iterator[None]:
             hog.join()
 
 
-def _verdicts(exercise: Exercise) -> dict[str, list[tuple[str, str, float | None]]]:
-    files = [exercise.solution_file] + [v.file for v in load_variants(exercise)]
-    return {
-        f.name: [(c.name, c.status, c.sim_elapsed) for c in grade_file(exercise, f).checks]
-        for f in files
-    }
+def _verdicts(jobs: list[tuple[Exercise, Path]]) -> list[list[tuple]]:
+    def grade(job: tuple[Exercise, Path]) -> list[tuple]:
+        exercise, path = job
+        return [(c.name, c.status, c.points, c.sim_elapsed, c.feedback, c.timeline)
+                for c in grade_file(exercise, path).checks]
+
+    with warm_children(), ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        return list(pool.map(grade, jobs))
 
 
-def test_verdicts_identical_idle_and_under_load(exercise03: Exercise) -> None:
-    idle = _verdicts(exercise03)
+def test_verdicts_identical_idle_and_under_load(course: Course) -> None:
+    jobs = [(e, f) for e in course.exercises
+            for f in [e.solution_file, *(v.file for v in load_variants(e))]]
+    idle = _verdicts(jobs)
     with cores_busy():
-        loaded = _verdicts(exercise03)
-    assert loaded == idle
-    # And the verdicts are the interesting ones, not all-pass or all-fail.
-    statuses = {s for checks in idle.values() for _, s, _ in checks}
+        loaded = _verdicts(jobs)
+    differing = [f"{e.short_name} {f.name}" for (e, f), a, b in zip(jobs, idle, loaded,
+                                                                    strict=True) if a != b]
+    assert differing == []
+    statuses = {check[1] for checks in idle for check in checks}
     assert statuses >= {"passed", "failed"}

@@ -29,6 +29,7 @@ from typing import Protocol
 from grader.bulk.gradebook import Gradebook, GradingKey, Recorded, suite_hash
 from grader.bulk.intake import ModuleFile, Submission
 from grader.course import Exercise
+from grader.launcher import warm_children
 from grader.results import GradeResult
 from grader.runner import grade_file
 
@@ -142,7 +143,8 @@ def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
             _record(gradebook, summary, job, earlier.result, seconds=0.0,
                     reused_from=earlier.key.student)
             listener.recorded(earlier.result, 1)
-        _grade_groups(plan.groups, gradebook, summary, workers, listener)
+        with warm_children():  # fork each grading from one warm process
+            _grade_groups(plan.groups, gradebook, summary, workers, listener)
     except KeyboardInterrupt:
         summary.interrupted = True  # a Ctrl-C while recording the reused verdicts
     summary.seconds = time.perf_counter() - started

@@ -71,6 +71,9 @@ def test_any_number_of_sources(student, sim, io):
                  misconception="With nothing to fetch, the answer is an empty list.",
                  next_step="Make sure your code handles an empty list of sources.")
     many = [f"s{i}" for i in range(12)]
+    # Distinct delays (no ties: tied completions come out in an arbitrary order), and a
+    # completion order unlike the input order.
+    io.delays.update({source: 1.0 + 0.1 * ((i * 5) % 12) for i, source in enumerate(many)})
     expect_equal(sim.run(student.fetch_all(many), what="fetch_all"),
                  [io.expected(s) for s in many], call=f"fetch_all({many!r})", **ORDER)
 
