@@ -31,6 +31,14 @@ def classify_exception(exc: BaseException, student_file: Path, time_limit: float
         return status, exc.feedback, exc.traceback_text
     if _is_pytest_timeout(exc):
         return "timed out", timeout_feedback(time_limit), ""
+    if type(exc).__name__ == "CpuLimitExceeded":
+        return "timed out", Feedback(
+            "The check was stopped: your code kept the processor busy without ever "
+            "finishing (far more CPU time than this check needs).",
+            misconception="A loop that never reaches an `await` or a `return` (for example "
+            "`while True:` with no exit) spins forever, and nothing else can run.",
+            next_step="Look for a loop whose exit condition can never become true.",
+        ), describe_exception(exc, student_file)[1]
     if isinstance(exc, CheckFailed):
         return "failed", exc.feedback, ""
     if isinstance(exc, MissingName):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,13 +97,37 @@ check (30 s for a six-check exercise) before the student sees anything.
 
 _timeouts_seen = 0
 
+CPU_LIMIT = 1.0
+"""Process CPU seconds one check may use before it counts as an endless loop.
+
+Checks run on simulated time and use a few milliseconds of CPU; a second is 20 times
+the blocking budget. Measured in CPU time, the verdict arrives at the same point
+whatever the machine's load, unlike the real-time limit it replaces for spinning code.
+"""
+
+AFTER_TIMEOUT_CPU_LIMIT = 0.5
+
+
+class CpuLimitExceeded(BaseException):
+    """Raised in a check that used more CPU than CPU_LIMIT (a BaseException, so a
+    student's ``except Exception`` cannot swallow it)."""
+
+
+def _on_cpu_limit(signum: int, frame: Any) -> None:
+    raise CpuLimitExceeded()
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Any:
     assert _settings is not None
     if _timeouts_seen:
         item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
-    return (yield)
+    signal.signal(signal.SIGPROF, _on_cpu_limit)
+    signal.setitimer(signal.ITIMER_PROF, AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:

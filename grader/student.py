@@ -72,7 +72,8 @@ def import_student_module(path: Path, module_name: str) -> types.ModuleType:
         raise StudentImportError(explain_syntax_error(exc, filename)) from None
     except BaseException as exc:
         sys.modules.pop(module_name, None)
-        if type(exc).__name__ == "Failed" and str(exc).startswith("Timeout"):
+        if ((type(exc).__name__ == "Failed" and str(exc).startswith("Timeout"))
+                or type(exc).__name__ == "CpuLimitExceeded"):
             raise StudentImportError(
                 Feedback(
                     f"Importing {filename} did not finish in time: the top level of your "
