@@ -153,3 +153,25 @@ def test_one_feedback_report_per_graded_student(tmp_path: Path, exercise03: Exer
     assert "Feedback for &lt;i&gt;ann&lt;/i&gt;" in page
     assert SEQUENTIAL.misconception in page and "Runs concurrently" in page
     assert [p.name for p in (tmp_path / "students").iterdir()] == ["i_ann_i.html"]
+
+
+def test_class_summary_lists_runs_flagged_for_review_and_missing_protections() -> None:
+    import dataclasses
+
+    e3, e5 = (e.name for e in EXERCISES)
+    tampered = _graded(e3, "error", "error")
+    tampered = dataclasses.replace(tampered, result=dataclasses.replace(
+        tampered.result, notes=("flagged for review: grading code was patched: asyncio.sleep",
+                                "protection not available: process limit")))
+    results = ClassResults(EXERCISES, (
+        StudentRecord("trent", "trent", (tampered, ExerciseOutcome(e5, "not submitted"))),
+        StudentRecord("alice", "alice", (_graded(e3, "passed", "passed"),
+                                         _graded(e5, "passed", "passed"))),
+    ))
+    summary = summarize(results)
+    assert summary.for_review == (("trent", "exercise-03",
+                                   "grading code was patched: asyncio.sleep"),)
+    assert summary.unprotected == ("process limit",)
+    page = render_class_report(summary)
+    assert "Flagged for review" in page and "asyncio.sleep" in page
+    assert "Protections not available on this machine" in page

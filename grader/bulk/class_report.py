@@ -100,6 +100,8 @@ class ClassSummary:
     troubles: tuple[Trouble, ...]
     rejected: tuple[tuple[str, str, str], ...]  # (student, exercise or "", why)
     flagged: tuple[tuple[str, str], ...]  # (student, flag)
+    for_review: tuple[tuple[str, str, str], ...]  # (student, exercise, evidence of tampering)
+    unprotected: tuple[str, ...]  # protections the machine could not apply, if any
     not_graded: tuple[tuple[str, str, str], ...]  # (student, exercise, why)
     timing: Timing
     links: Mapping[str, str] = field(default_factory=dict)  # student -> report file
@@ -233,6 +235,17 @@ def _listed(results: ClassResults, state: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _runner_notes(results: ClassResults, prefix: str) -> list[tuple[str, str, str]]:
+    """(student, exercise, note) for the runner's notes starting with ``prefix``."""
+    rows = []
+    for student in results.students:
+        for info, outcome in zip(results.exercises, student.outcomes, strict=True):
+            for note in outcome.result.notes if outcome.result else ():
+                if note.startswith(prefix):
+                    rows.append((student.student, info.short_name, note.removeprefix(prefix)))
+    return rows
+
+
 def summarize(results: ClassResults, links: Mapping[str, str] | None = None) -> ClassSummary:
     """Everything the class page shows, computed."""
     totals = [t for s in results.students if (t := s.total) is not None]
@@ -246,6 +259,9 @@ def summarize(results: ClassResults, links: Mapping[str, str] | None = None) -> 
         troubles=tuple(_troubles(results)),
         rejected=tuple(_listed(results, "rejected")),
         flagged=tuple((s.student, flag) for s in results.students for flag in s.flags),
+        for_review=tuple(_runner_notes(results, "flagged for review: ")),
+        unprotected=tuple(sorted({note for _, _, note in
+                                  _runner_notes(results, "protection not available: ")})),
         not_graded=tuple(_listed(results, "not graded")),
         timing=_timing(results),
         links=dict(links or {}),
