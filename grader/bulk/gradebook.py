@@ -208,10 +208,12 @@ class Gradebook:
             yield GradingKey(*row)
 
     def verdict_digest(self) -> str:
-        """SHA-256 of every row's key, score and per-check decisions, in key order."""
+        """SHA-256 of every row (key, score, decisions and the full verdict with its
+        feedback text and timelines; real-time measurements live in ``timings``)."""
         digest = hashlib.sha256()
         for row in self._db.execute("SELECT student, exercise, file_hash, suite_hash, score, "
-                                    "max_score, checks FROM gradings ORDER BY 1, 2, 3, 4"):
+                                    "max_score, checks, verdict FROM gradings "
+                                    "ORDER BY 1, 2, 3, 4"):
             digest.update(json.dumps(row).encode())
         return digest.hexdigest()
 
