@@ -122,8 +122,11 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
     assert _settings is not None
     if _timeouts_seen:
         item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
+    # CPU time never runs ahead of wall time for one spinning thread, so keeping the CPU
+    # limit at half the real-time one makes it fire first, whatever the load.
+    cpu_limit = AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT
     signal.signal(signal.SIGPROF, _on_cpu_limit)
-    signal.setitimer(signal.ITIMER_PROF, AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT)
+    signal.setitimer(signal.ITIMER_PROF, min(cpu_limit, _settings.time_limit / 2))
     try:
         return (yield)
     finally:

@@ -223,7 +223,7 @@ def test_the_graded_copy_lives_in_a_fresh_temporary_folder(
         tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[Path, bytes]] = []
 
-    def fake_grade_file(exercise: Exercise, module_file: Path) -> GradeResult:
+    def fake_grade_file(exercise: Exercise, module_file: Path, **_: object) -> GradeResult:
         seen.append((module_file, module_file.read_bytes()))
         return _fake_result(exercise, module_file)
 
@@ -246,7 +246,7 @@ def test_the_graded_copy_lives_in_a_fresh_temporary_folder(
 
 def test_a_grader_failure_is_reported_not_recorded(
         tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_grade_file(exercise: Exercise, module_file: Path) -> GradeResult:
+    def broken_grade_file(exercise: Exercise, module_file: Path, **_: object) -> GradeResult:
         raise OSError("disk full")
 
     monkeypatch.setattr(pipeline, "grade_file", broken_grade_file)
@@ -264,7 +264,7 @@ def test_a_grader_failure_is_reported_not_recorded(
         assert list(book.recorded_keys()) == []
 
     monkeypatch.setattr(pipeline, "grade_file",
-                        lambda exercise, module_file: _fake_result(exercise, module_file))
+                        lambda exercise, module_file, **_: _fake_result(exercise, module_file))
     retried = run_bulk(course=course, submissions=subs, out=out, exercises=["03"], workers=1)
     assert retried.summary.graded == 1 and retried.summary.failed == []
 
@@ -300,7 +300,7 @@ def test_a_suite_edited_during_the_run_is_reported_and_regraded_next_time(
     course = Course(tmp_path / "course")
     suite = course.resolve("03").suite_file
 
-    def grade_while_editing(exercise: Exercise, module_file: Path) -> GradeResult:
+    def grade_while_editing(exercise: Exercise, module_file: Path, **_: object) -> GradeResult:
         suite.write_text(suite.read_text() + "\n# edited\n")
         return _fake_result(exercise, module_file)
 
@@ -314,6 +314,6 @@ def test_a_suite_edited_during_the_run_is_reported_and_regraded_next_time(
     assert first.results is not None
     assert first.results.students[0].outcomes[0].state == "graded"  # the run's own verdict
     monkeypatch.setattr(pipeline, "grade_file",
-                        lambda exercise, module_file: _fake_result(exercise, module_file))
+                        lambda exercise, module_file, **_: _fake_result(exercise, module_file))
     second = run_bulk(course=course, submissions=subs, out=out, exercises=["03"], workers=1)
     assert second.summary.graded == 1 and second.suites_changed == []

@@ -65,18 +65,22 @@ def test_same_file_is_found_for_another_student(tmp_path: Path) -> None:
         assert book.find_same_file(KEY.exercise, "0" * 64, KEY.suite_hash) is None
 
 
-def test_timings_and_wording_do_not_change_the_verdicts(tmp_path: Path) -> None:
-    """An idle and a busy machine differ in real seconds only, kept out of `gradings`."""
+def test_timings_do_not_change_the_verdicts_but_wording_does(tmp_path: Path) -> None:
+    """An idle and a busy machine differ in real seconds only, kept out of `gradings`;
+    the feedback's wording is part of the verdict (it is deterministic)."""
     with Gradebook(tmp_path / "idle.sqlite") as idle, \
             Gradebook(tmp_path / "busy.sqlite") as busy:
         idle.record(KEY, _result(durations=(0.01, 0.02), total=0.4), seconds=0.4)
+        busy.record(KEY, _result(durations=(0.5, 1.7), total=3.9), seconds=3.9)
+        assert idle.verdict_digest() == busy.verdict_digest()
         reworded = _result(durations=(0.5, 1.7), total=3.9)
         reworded = dataclasses.replace(reworded, checks=(
             reworded.checks[0],
             dataclasses.replace(reworded.checks[1], feedback=Feedback("stopped after 61 ms")),
         ))
-        busy.record(KEY, reworded, seconds=3.9)
-        assert idle.verdict_digest() == busy.verdict_digest()
+        with Gradebook(tmp_path / "reworded.sqlite") as other_words:
+            other_words.record(KEY, reworded, seconds=3.9)
+            assert other_words.verdict_digest() != idle.verdict_digest()
         other = dataclasses.replace(KEY, student="bob")
         busy.record(other, _result(score_first=False), seconds=0.4)
         idle.record(other, _result(score_first=True), seconds=0.4)
