@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,7 +248,5 @@ def sim(request: pytest.FixtureRequest, student: StudentModule) -> Any:
     simulation = Simulation(student_file=student.path, deadlock_grace=grace)
     simulation.start([student.module])
     request.node.stash[_sim_key] = simulation
-    started = time.perf_counter()
     yield simulation
     simulation.finish()
-    simulation.real_seconds = time.perf_counter() - started
