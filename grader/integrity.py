@@ -16,12 +16,7 @@ student's process; see docs/architecture.md.
 
 from __future__ import annotations
 
-import asyncio
-import builtins
 import importlib
-import json
-import os
-import time
 from typing import Any
 
 __all__ = ["Watchlist"]
@@ -80,22 +75,24 @@ def _resolve(dotted: str) -> Any:
 
 
 class Watchlist:
-    """Identities of what verdicts depend on, taken before student code runs."""
+    """The objects verdicts depend on, held as taken before student code runs.
+
+    Holding the originals (not their ids) matters: a replaced function with no other
+    reference would be freed, and its id could be reused by the replacement.
+    """
 
     def __init__(self) -> None:
-        self._expected: dict[str, int] = {}
+        self._expected: dict[str, object] = {}
         for module_name, names in _WATCHED.items():
             module = importlib.import_module(module_name)
             for name in names:
                 if hasattr(module, name):
-                    self._expected[f"{module_name}.{name}"] = id(getattr(module, name))
+                    self._expected[f"{module_name}.{name}"] = getattr(module, name)
         for owner, names in _WATCHED_METHODS.items():
             cls = _resolve(owner)
             for name in names:
                 if name in vars(cls):
-                    self._expected[f"{owner}.{name}"] = id(vars(cls)[name])
-        # Keep the originals alive so an id can never be reused by a replacement.
-        self._keep = [builtins, asyncio, time, os, json]
+                    self._expected[f"{owner}.{name}"] = vars(cls)[name]
 
     def changed(self) -> list[str]:
         """Dotted names whose object is no longer the one seen at start-up."""
@@ -109,6 +106,6 @@ class Watchlist:
                     current = getattr(importlib.import_module(owner), name, None)
             except Exception:
                 current = None
-            if id(current) != expected:
+            if current is not expected:
                 changed.append(dotted)
         return changed

@@ -25,6 +25,9 @@ class Check:
     title: str
     task: int
     points: int
+    # Checks that must also pass for this one to count: a property such as "never blocks"
+    # or "finishes fast" proves nothing about code that does no work at all.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,18 @@ def load_metadata(path: Path) -> ExerciseMeta:
         points = _require(raw, "points", int, path, where)
         if points <= 0:
             raise MetadataError(path, f"{where}points", "must be positive")
+        requires = raw.get("requires", [])
+        earlier = {c.name for c in checks}
+        if not isinstance(requires, list) or not all(r in earlier for r in requires):
+            raise MetadataError(path, f"{where}requires",
+                                "must list names of checks that come before it")
         checks.append(
             Check(
                 name=_require(raw, "name", str, path, where),
                 title=_require(raw, "title", str, path, where),
                 task=_require(raw, "task", int, path, where),
                 points=points,
+                requires=tuple(requires),
             )
         )
     if not checks:

@@ -379,7 +379,7 @@ def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:
 def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
             lost: dict[str, tuple[str, Feedback]]) -> list[CheckResult]:
     """One result per metadata check; only a reported ``passed`` earns points."""
-    results = []
+    results: list[CheckResult] = []
     for check in exercise.meta.checks:
         record = reported.get(check.name)
         if record is None:
@@ -409,4 +409,28 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
                 timeline=record.get("timeline"),
             )
         )
-    return results
+    return _apply_requirements(exercise, results)
+
+
+def _apply_requirements(exercise: Exercise, results: list[CheckResult]) -> list[CheckResult]:
+    """A passed check counts only if the checks it requires passed too.
+
+    Required checks come earlier in the metadata, so one pass in order settles chains.
+    """
+    by_name: dict[str, CheckResult] = {}
+    for check, result in zip(exercise.meta.checks, results, strict=True):
+        unmet = [by_name[r] for r in check.requires if not by_name[r].passed]
+        if result.passed and unmet:
+            first = unmet[0]
+            because = first.feedback or Feedback(f"it ended as '{first.status}'.")
+            result = dataclasses.replace(
+                result, status="failed", points=0,
+                feedback=Feedback(
+                    f"Not counted yet: this only means something once \"{first.title}\" "
+                    f"passes. {because.what}",
+                    misconception=because.misconception,
+                    next_step=because.next_step,
+                ),
+            )
+        by_name[check.name] = result
+    return [by_name[c.name] for c in exercise.meta.checks]

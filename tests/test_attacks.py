@@ -139,3 +139,24 @@ def test_protections_are_all_active_here(exercise03: Exercise) -> None:
         pytest.skip("needs root and cgroup v1 pids, as on CI")
     result = grade_file(exercise03, exercise03.solution_file)
     assert result.notes == ()
+
+
+def test_a_replacement_without_a_reference_to_the_original_is_caught() -> None:
+    """The original may be freed once replaced; its id must not vouch for the impostor."""
+    import gc
+
+    import grader.plugin
+    from grader.integrity import Watchlist
+
+    watch = Watchlist()
+    original = grader.plugin._record_for
+    try:
+        def impostor(item, phases):  # type: ignore[no-untyped-def]
+            return {}
+
+        grader.plugin._record_for = impostor
+        gc.collect()
+        assert "grader.plugin._record_for" in watch.changed()
+    finally:
+        grader.plugin._record_for = original
+    assert watch.changed() == []

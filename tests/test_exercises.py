@@ -23,3 +23,35 @@ def test_exercise_content(name: str, course: Course) -> None:
     report = verify_exercise(course.resolve(name), workers=2)
     assert report.problems == []
     assert report.gradings >= 2
+
+
+def _do_nothing(stub_source: str) -> str:
+    """The stub with every unwritten function returning None at once."""
+    import ast
+
+    tree = ast.parse(stub_source)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and "NotImplementedError" in ast.unparse(node)):
+            node.body = [ast.Return(value=ast.Constant(None))]
+    return ast.unparse(tree)
+
+
+def test_code_that_does_nothing_earns_nothing(course: Course, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Doing no work is fast, never blocks and leaves nothing running: no check may
+    reward that (checks about such properties declare `requires` in their metadata)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.launcher import warm_children
+    from grader.runner import grade_file
+
+    jobs = []
+    for exercise in course.exercises:
+        module = tmp_path / exercise.name / exercise.meta.module
+        module.parent.mkdir()
+        module.write_text(_do_nothing(exercise.stub_file.read_text()))
+        jobs.append((exercise, module))
+    with warm_children(), ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: grade_file(*job, time_limit=2.0), jobs))
+    rewarded = {r.exercise: [c.name for c in r.checks if c.passed] for r in results if r.score}
+    assert rewarded == {}

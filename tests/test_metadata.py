@@ -76,3 +76,12 @@ def test_missing_file_says_how_to_restore_it(tmp_path: Path) -> None:
 
     with pytest.raises(GraderError, match=r"is missing.*Restore it"):
         load_metadata(tmp_path / "exercise.toml")
+
+
+def test_requires_names_earlier_checks(tmp_path: Path) -> None:
+    two = GOOD.replace('[[hints]]', '[[checks]]\nname = "b"\ntitle = "B"\ntask = 1\npoints = 1\n'
+                       'requires = ["a"]\n\n[[hints]]')
+    assert load_metadata(write(tmp_path, two)).checks[1].requires == ("a",)
+    backwards = two.replace('requires = ["a"]', 'requires = ["b"]')
+    with pytest.raises(MetadataError, match=r"checks\[1\]\.requires"):
+        load_metadata(write(tmp_path, backwards))
