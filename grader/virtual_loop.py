@@ -182,13 +182,34 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         super()._run_once()
 
     def _wait_for_outside_event(self) -> None:
-        """Nothing can wake a task from inside: give outside threads a real grace period."""
-        events_ = self._selector.select(self.deadlock_grace)
+        """Nothing can wake a task from inside: give outside threads a real grace period.
+
+        The grace is real time, paid by every check that deadlocks; when nothing outside
+        the loop's own thread could ever deliver an event, the verdict is certain at once.
+        """
+        grace = self.deadlock_grace if self._outside_wakers_possible() else 0.0
+        events_ = self._selector.select(grace)
         if not events_:
             raise SimulationDeadlock(
                 "every task is waiting and nothing is scheduled that could wake one"
             )
         self._process_events(events_)
+
+    def _outside_wakers_possible(self) -> bool:
+        """Could a thread, a process or a signal still wake this loop?
+
+        Idle workers of the loop's own default pool cannot: every job they run is
+        submitted through run_in_executor and counted, and none is pending here.
+        """
+        if self._signal_handlers:
+            return True
+        own_fds = {self._ssock.fileno()}
+        if any(key.fd not in own_fds for key in self._selector.get_map().values()):
+            return True
+        idle = {threading.current_thread(), *getattr(self._default_executor, "_threads", ())}
+        if any(thread not in idle for thread in threading.enumerate()):
+            return True
+        return _os_thread_count() > threading.active_count()
 
     # -- executor jobs -----------------------------------------------------------------
 
@@ -295,6 +316,14 @@ class _JobCall:
             _job_of_thread.current = None
             with self.loop._lock:
                 self.job.state = "finished"
+
+
+def _os_thread_count() -> int:
+    """Threads the kernel knows of, including any started behind threading's back."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # no /proc (macOS): threading's own count is all there is
+        return threading.active_count()
 
 
 def current_job() -> tuple[VirtualClockLoop, _Job] | None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -241,3 +244,41 @@ def test_cpu_violation_names_the_student_coroutine_not_the_harness() -> None:
         assert [v.where for v in sim.violations if v.kind == "cpu"] == ["crunch_numbers()"]
     finally:
         sim.finish()
+
+
+def test_a_deadlock_nothing_outside_could_end_is_reported_at_once() -> None:
+    """One thread, no fds, no signal handlers: waiting out a grace period proves nothing."""
+    script = (
+        "import asyncio, time\n"
+        "from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop\n"
+        "loop = VirtualClockLoop(deadlock_grace=10.0)\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    loop.run_until_complete(asyncio.Event().wait())\n"
+        "except SimulationDeadlock:\n"
+        "    print(f'deadlock after {time.perf_counter() - started:.3f} s')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    seconds = float(done.stdout.split()[2])
+    assert seconds < 5.0, done.stdout
+
+
+def test_a_thread_that_may_still_wake_the_loop_gets_the_grace_period() -> None:
+    async def woken_from_a_plain_thread() -> str:
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+
+        def later() -> None:
+            time.sleep(0.3)
+            loop.call_soon_threadsafe(event.set)
+
+        threading.Thread(target=later).start()
+        await event.wait()
+        return "woken"
+
+    loop = VirtualClockLoop(deadlock_grace=5.0)
+    try:
+        assert loop.run_until_complete(woken_from_a_plain_thread()) == "woken"
+    finally:
+        loop.close()
