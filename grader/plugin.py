@@ -49,6 +49,7 @@ def configure(student_file: Path, module_name: str, results_fd: int, time_limit:
     global _settings, _watchlist
     _settings = _Settings(student_file, module_name, results_fd, time_limit, confine)
     _watchlist = Watchlist()
+    _spun_in.clear()
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -106,30 +107,85 @@ whatever the machine's load, unlike the real-time limit it replaces for spinning
 
 AFTER_TIMEOUT_CPU_LIMIT = 0.5
 
+SPIN_TICK = 0.05
+"""CPU seconds between two looks at where a check spends its time, once one has spun.
+
+Code that spun past the CPU limit in one check usually spins again in the next (every
+check calls the same unfinished function). After a check was stopped inside a student
+function, later checks are sampled every SPIN_TICK; found in the same call of that
+function at two ticks in a row, the check is stopped there instead of paying the full
+limit again. That call has then run for at least one tick, the whole blocking budget.
+"""
+
 
 class CpuLimitExceeded(BaseException):
     """Raised in a check that used more CPU than CPU_LIMIT (a BaseException, so a
     student's ``except Exception`` cannot swallow it)."""
 
 
+@dataclass
+class _CpuWatch:
+    """CPU budget of the running check; ticks are counted only once a check has spun."""
+
+    ticks_allowed: int
+    ticks: int = 0
+    last_frame: Any = None
+
+
+_cpu_watch: _CpuWatch | None = None
+_spun_in: set[Any] = set()  # code objects of student functions caught spinning
+
+
+def _innermost_student_frame(frame: Any) -> Any:
+    assert _settings is not None
+    where = str(_settings.student_file)
+    while frame is not None and frame.f_code.co_filename != where:
+        frame = frame.f_back
+    return frame
+
+
 def _on_cpu_limit(signum: int, frame: Any) -> None:
+    """The one-shot limit of a run in which nothing has spun yet."""
+    if (student := _innermost_student_frame(frame)) is not None:
+        _spun_in.add(student.f_code)
     raise CpuLimitExceeded()
+
+
+def _on_spin_tick(signum: int, frame: Any) -> None:
+    watch = _cpu_watch
+    if watch is None:
+        return
+    watch.ticks += 1
+    if watch.ticks >= watch.ticks_allowed:
+        _on_cpu_limit(signum, frame)
+    student = _innermost_student_frame(frame)
+    if student is not None and student.f_code in _spun_in and student is watch.last_frame:
+        raise CpuLimitExceeded()
+    watch.last_frame = student
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    global _cpu_watch
     assert _settings is not None
     if _timeouts_seen:
         item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
     # CPU time never runs ahead of wall time for one spinning thread, so keeping the CPU
     # limit at half the real-time one makes it fire first, whatever the load.
-    cpu_limit = AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT
-    signal.signal(signal.SIGPROF, _on_cpu_limit)
-    signal.setitimer(signal.ITIMER_PROF, min(cpu_limit, _settings.time_limit / 2))
+    cpu_limit = min(AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT,
+                    _settings.time_limit / 2)
+    if _spun_in:
+        _cpu_watch = _CpuWatch(ticks_allowed=max(1, round(cpu_limit / SPIN_TICK)))
+        signal.signal(signal.SIGPROF, _on_spin_tick)
+        signal.setitimer(signal.ITIMER_PROF, SPIN_TICK, SPIN_TICK)
+    else:
+        signal.signal(signal.SIGPROF, _on_cpu_limit)
+        signal.setitimer(signal.ITIMER_PROF, cpu_limit)
     try:
         return (yield)
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
+        _cpu_watch = None
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
