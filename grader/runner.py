@@ -29,7 +29,7 @@ from grader.feedback import Feedback
 from grader.isolation import Limits
 from grader.launcher import ChildHandle, launch
 from grader.results import STATUSES, CheckResult, GradeResult
-from grader.sandbox import pids_cgroup
+from grader.sandbox import join_cgroup, pids_cgroup
 
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
@@ -262,6 +262,8 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 *(["--cgroup", str(cgroup)] if cgroup else []),
             ]
             process = launch(argv, workdir, output_path, results_path, results_fd)
+            if cgroup is not None:
+                join_cgroup(cgroup, process.pid)  # the child checks, and joins if this failed
             try:
                 killed_for_time = _watch(process, results_path, time_limit, hard_limit,
                                          cancel)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["child_environment", "pids_cgroup", "python_command"]
+__all__ = ["child_environment", "join_cgroup", "pids_cgroup", "python_command"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
 
@@ -60,6 +60,12 @@ def pids_cgroup(max_processes: int) -> Iterator[Path | None]:
         yield group
     finally:
         _kill_all_in(group)
+
+
+def join_cgroup(group: Path, pid: int) -> None:
+    """Move ``pid`` into ``group`` from outside; the child joins by itself if this fails."""
+    with contextlib.suppress(OSError):  # e.g. the child has already exited
+        (group / "cgroup.procs").write_text(str(pid))
 
 
 def _kill_all_in(group: Path) -> None:
