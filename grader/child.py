@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--module-name", required=True)
     parser.add_argument("--results-fd", type=int, required=True)
     parser.add_argument("--time-limit", type=float, required=True)
+    parser.add_argument("--cpu-limit", type=float, default=None,
+                        help="CPU seconds per check (default: the plugin's)")
     parser.add_argument("--only", default="", help="comma-separated check names to run")
     parser.add_argument("--canary", type=Path, default=None, help="a planted check file")
     parser.add_argument("--hide", type=Path, action="append", default=[],
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     from grader import plugin
 
     plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit,
-                     confine_now)
+                     confine_now, cpu_limit=args.cpu_limit or plugin.CPU_LIMIT)
     suite_dir = args.suite.parent
     targets = [f"{args.suite}::test_{name}" for name in args.only.split(",") if name]
     if args.canary is not None:

@@ -36,6 +36,17 @@ class Hint:
     text: str
 
 
+DEFAULT_CPU_LIMIT = 0.5
+"""Process CPU seconds one check may use before it counts as an endless loop.
+
+Checks run on simulated time and use a few milliseconds of CPU (at most 35 ms in this
+course's suites, except exercises 12 and 13, whose fakes burn CPU on purpose and set
+``cpu_limit = 1.0``): half a second is ten times the blocking budget. Measured in CPU
+time, the verdict arrives at the same point whatever the machine's load, unlike the
+real-time limit that would otherwise stop spinning code.
+"""
+
+
 @dataclass(frozen=True)
 class ExerciseMeta:
     title: str
@@ -44,6 +55,7 @@ class ExerciseMeta:
     checks: tuple[Check, ...]
     hints: tuple[Hint, ...]
     time_limit: float  # real seconds per check: a safety net, never a verdict on speed
+    cpu_limit: float = DEFAULT_CPU_LIMIT
 
     @property
     def max_score(self) -> int:
@@ -51,6 +63,13 @@ class ExerciseMeta:
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
+
+
+def _seconds(data: dict, key: str, default: float, path: Path) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MetadataError(path, key, "must be a number of seconds")
+    return float(value)
 
 
 def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path,
@@ -90,9 +109,13 @@ def load_metadata(path: Path) -> ExerciseMeta:
     concepts = _require(data, "concepts", list, path)
     if not concepts or not all(isinstance(c, str) for c in concepts):
         raise MetadataError(path, "concepts", "must be a non-empty list of strings")
-    time_limit = float(data.get("time_limit", 5.0))
+    time_limit = _seconds(data, "time_limit", 5.0, path)
     if not 0 < time_limit <= 120:
         raise MetadataError(path, "time_limit", "must be between 0 and 120 seconds")
+    cpu_limit = _seconds(data, "cpu_limit", DEFAULT_CPU_LIMIT, path)
+    if not 0 < cpu_limit <= time_limit / 2:
+        raise MetadataError(path, "cpu_limit",
+                            "must be above 0 and at most half of time_limit seconds")
 
     checks = []
     for i, raw in enumerate(_require(data, "checks", list, path)):
@@ -137,4 +160,5 @@ def load_metadata(path: Path) -> ExerciseMeta:
         checks=tuple(checks),
         hints=tuple(hints),
         time_limit=time_limit,
+        cpu_limit=cpu_limit,
     )

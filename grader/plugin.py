@@ -23,6 +23,7 @@ import pytest
 from grader.classify import classify_exception
 from grader.feedback import Feedback
 from grader.integrity import Watchlist
+from grader.metadata import DEFAULT_CPU_LIMIT
 from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 from grader.virtual_loop import DEADLOCK_GRACE
@@ -37,6 +38,7 @@ class _Settings:
     results_fd: int
     time_limit: float
     confine: Callable[[], list[str]]
+    cpu_limit: float
 
 
 _settings: _Settings | None = None
@@ -44,10 +46,11 @@ _watchlist: Watchlist | None = None
 
 
 def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float,
-              confine: Callable[[], list[str]]) -> None:
+              confine: Callable[[], list[str]], cpu_limit: float | None = None) -> None:
     """Called before pytest starts, so the watchlist sees the untouched originals."""
     global _settings, _watchlist
-    _settings = _Settings(student_file, module_name, results_fd, time_limit, confine)
+    _settings = _Settings(student_file, module_name, results_fd, time_limit, confine,
+                          cpu_limit or CPU_LIMIT)
     _watchlist = Watchlist()
     _spun_in.clear()
 
@@ -97,13 +100,7 @@ check (30 s for a six-check exercise) before the student sees anything.
 
 _timeouts_seen = 0
 
-CPU_LIMIT = 1.0
-"""Process CPU seconds one check may use before it counts as an endless loop.
-
-Checks run on simulated time and use a few milliseconds of CPU; a second is 20 times
-the blocking budget. Measured in CPU time, the verdict arrives at the same point
-whatever the machine's load, unlike the real-time limit it replaces for spinning code.
-"""
+CPU_LIMIT = DEFAULT_CPU_LIMIT  # when the child is started without one
 
 AFTER_TIMEOUT_CPU_LIMIT = 0.5
 
@@ -172,8 +169,9 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
         item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
     # CPU time never runs ahead of wall time for one spinning thread, so keeping the CPU
     # limit at half the real-time one makes it fire first, whatever the load.
-    cpu_limit = min(AFTER_TIMEOUT_CPU_LIMIT if _timeouts_seen else CPU_LIMIT,
-                    _settings.time_limit / 2)
+    cpu_limit = min(_settings.cpu_limit, _settings.time_limit / 2)
+    if _timeouts_seen:
+        cpu_limit = min(cpu_limit, AFTER_TIMEOUT_CPU_LIMIT)
     if _spun_in:
         _cpu_watch = _CpuWatch(ticks_allowed=max(1, round(cpu_limit / SPIN_TICK)))
         signal.signal(signal.SIGPROF, _on_spin_tick)

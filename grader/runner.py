@@ -82,6 +82,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         raise MissingFileError(f"The hidden tests for {exercise.name} are missing ({suite}).")
     meta = exercise.meta
     per_check = time_limit or meta.time_limit
+    cpu_limit = min(meta.cpu_limit, per_check / 2)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
@@ -96,7 +97,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         shutil.copyfile(module_file, submission)
         reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
             workdir, suite_copy, canary, submission, Path(meta.module).stem,
-            [c.name for c in meta.checks], per_check, limits or Limits(),
+            [c.name for c in meta.checks], per_check, cpu_limit, limits or Limits(),
             _hidden_from_students(exercise), cancel,
         )
     notes = [f"protection not available: {what}" for what in unavailable]
@@ -147,8 +148,8 @@ def _flagged(check: CheckResult) -> CheckResult:
 
 def _run_until_every_check_has_a_verdict(
     workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
-    checks: list[str], time_limit: float, limits: Limits, hidden: tuple[Path, ...],
-    cancel: threading.Event | None,
+    checks: list[str], time_limit: float, cpu_limit: float, limits: Limits,
+    hidden: tuple[Path, ...], cancel: threading.Event | None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
@@ -166,7 +167,8 @@ def _run_until_every_check_has_a_verdict(
         limit = time_limit if attempt == 0 else min(time_limit, AFTER_CRASH_LIMIT)
         outcome = _run_child(
             workdir, suite, canary, module_file, module_name, remaining,
-            time_limit=limit, hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
+            time_limit=limit, cpu_limit=min(cpu_limit, limit / 2),
+            hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
             hidden=hidden, cancel=cancel,
         )
         events = [r.get("event") for r in outcome.records]
@@ -238,8 +240,8 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
 
 
 def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
-               checks: list[str], *, time_limit: float, hard_limit: float,
-               limits: Limits, hidden: tuple[Path, ...],
+               checks: list[str], *, time_limit: float, cpu_limit: float,
+               hard_limit: float, limits: Limits, hidden: tuple[Path, ...],
                cancel: threading.Event | None = None) -> _ChildOutcome:
     results_path = workdir / "results.jsonl"
     output_path = workdir / "output.txt"
@@ -255,6 +257,7 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
                 "--student", str(module_file),
                 "--module-name", module_name,
                 "--time-limit", str(time_limit),
+                "--cpu-limit", str(cpu_limit),
                 "--only", ",".join(checks),
                 "--canary", str(canary),
                 *(arg for path in hidden for arg in ("--hide", str(path))),

@@ -51,6 +51,9 @@ def test_good_file_loads_into_frozen_data(tmp_path: Path) -> None:
         (("points = 2", 'points = "2"'), "checks[0].points"),
         (("points = 2", "points = 0"), "checks[0].points"),
         (('text = "h"', ""), "hints[0].text"),
+        (('module = "m.py"', 'module = "m.py"\ntime_limit = "5"'), "time_limit"),
+        (('module = "m.py"', 'module = "m.py"\ncpu_limit = 3.0'), "cpu_limit"),
+        (('module = "m.py"', 'module = "m.py"\ncpu_limit = 0'), "cpu_limit"),
     ],
 )
 def test_bad_field_is_named(tmp_path: Path, change: tuple[str, str], field: str) -> None:
