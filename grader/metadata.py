@@ -39,8 +39,8 @@ class Hint:
 DEFAULT_CPU_LIMIT = 0.5
 """Process CPU seconds one check may use before it counts as an endless loop.
 
-Checks run on simulated time and use a few milliseconds of CPU (at most 35 ms in this
-course's suites, except exercises 12 and 13, whose fakes burn CPU on purpose and set
+Checks run on simulated time and use a few milliseconds of CPU (at most 0.1 s in this
+course's suites, except exercise 12, whose fake burns 0.3 s of CPU on purpose and sets
 ``cpu_limit = 1.0``): half a second is ten times the blocking budget. Measured in CPU
 time, the verdict arrives at the same point whatever the machine's load, unlike the
 real-time limit that would otherwise stop spinning code.

@@ -3,12 +3,14 @@
 The provided ``record`` is replaced by a step log that notes the simulated time of
 every step, so a check can see *when* each task made progress: interleaved, one task
 after another, or all at one instant (an async def that never awaits). The provided
-``fingerprint`` is replaced by a CPU burner of known cost, so a batch of them without
-an await shows up as a CPU violation (one loop step over 50 ms of thread CPU time).
+``fingerprint`` is replaced by a CPU burner of a fixed thread-CPU cost, so a batch of
+them without an await shows up as a CPU violation (one loop step over 50 ms of thread
+CPU time) on any machine.
 """
 
 import asyncio
 import inspect
+import time
 import zlib
 
 import pytest
@@ -108,12 +110,18 @@ def explain_no_turns(sim: Simulation, log: StepLog, *, what: str, took: str = ""
     )
 
 
-def burn(rounds: int) -> int:
-    """Keep the CPU busy; 30_000 rounds cost roughly a millisecond of thread CPU time."""
-    total = 0
-    for i in range(rounds):
-        total += i * i
-    return total
+HEAVY_CPU = 0.0004  # thread-CPU seconds per heavy fingerprint: 200 in one step = 80 ms
+
+
+def burn(seconds: float) -> None:
+    """Keep this thread busy for ``seconds`` of its own CPU time, on any machine.
+
+    Counted in thread CPU time (what the loop's blocking budget measures), so a batch
+    costs the same on a fast, slow or busy machine.
+    """
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        pass
 
 
 def checksum(text: str) -> int:
@@ -229,7 +237,7 @@ def test_steps_interleave(student, sim, steps):
 @pytest.mark.task(3)
 def test_fingerprints_in_order(student, sim):
     def light_fingerprint(text: str) -> int:
-        burn(1_000)
+        burn(HEAVY_CPU / 30)
         return checksum(text)
 
     student.replace("fingerprint", light_fingerprint)
@@ -252,7 +260,7 @@ def test_crunching_lets_others_run(student, sim):
     done = [0]
 
     def heavy_fingerprint(text: str) -> int:
-        burn(30_000)
+        burn(HEAVY_CPU)
         done[0] += 1
         return checksum(text)
 
