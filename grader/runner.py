@@ -28,6 +28,7 @@ from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
 from grader.isolation import Limits
 from grader.launcher import ChildHandle, launch
+from grader.precompiled import copy_with_bytecode
 from grader.results import STATUSES, CheckResult, GradeResult
 from grader.sandbox import join_cgroup, pids_cgroup
 
@@ -88,7 +89,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         workdir = Path(tmp)
         suite_copy = workdir / "suite" / suite.name
         suite_copy.parent.mkdir()
-        shutil.copyfile(suite, suite_copy)
+        copy_with_bytecode(suite, suite_copy)
         canary = _plant_canary(suite_copy.parent)
         # Grade a copy under the module's own name: the original can sit anywhere (even
         # in a folder hidden from student code) and is never touched by the run.
