@@ -13,18 +13,28 @@ on the same clock as everything else; elsewhere (pytest, the grader) they stay r
 
 Module globals bound to the real functions (``from time import sleep``) are patched too;
 patching only the ``time`` module misses them.
+
+Waiting for another thread on the loop's thread (``future.result()``, ``thread.join()``,
+``event.wait()``, ``queue.get()``: everything built on ``threading.Condition.wait`` or
+``Thread.join``) freezes the loop just as ``time.sleep`` does, but the time it costs is
+the other thread's. While student code waits like that, the other threads' sleeps move
+the virtual clock (they could not overlap anything on the frozen loop), and the time
+the loop stood still is recorded as a "wait" violation at the student's line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
+import threading
 import time
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from grader.virtual_loop import VirtualClockLoop, current_job
+from grader.virtual_loop import WAIT_SLICE, VirtualClockLoop, current_job
 
 __all__ = ["TimeGuard", "locate_in_student_code"]
 
@@ -32,6 +42,9 @@ _real_sleep = time.sleep
 _CLOCKS = ("monotonic", "perf_counter", "time")
 _real_clocks = {name: getattr(time, name) for name in _CLOCKS}
 _real_clocks_ns = {f"{name}_ns": getattr(time, f"{name}_ns") for name in _CLOCKS}
+_real_monotonic = time.monotonic
+_real_condition_wait = threading.Condition.wait
+_real_thread_join = threading.Thread.join
 
 
 def _virtual_loop_here() -> VirtualClockLoop | None:
@@ -57,6 +70,33 @@ def locate_in_student_code(student_file: Path | None, skip: int = 2) -> str:
     return first_outside
 
 
+_STARTING_A_THREAD = threading.Thread.start.__code__
+
+
+def _student_call(student_file: Path | None, skip: int,
+                  direct: str) -> tuple[str, str] | None:
+    """(student's line, the call it made) when student code is on this stack, else None.
+
+    None as well inside ``Thread.start``, which waits only for the new thread to begin.
+    """
+    if student_file is None:
+        return None
+    wanted = _resolve(str(student_file))
+    frame, callee = sys._getframe(skip), None
+    while frame is not None:
+        code = frame.f_code
+        if code is _STARTING_A_THREAD:
+            return None
+        if _resolve(code.co_filename) == wanted:
+            where = f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
+            if callee is None:
+                return where, direct
+            return where, f"{getattr(callee.f_code, 'co_qualname', callee.f_code.co_name)}()"
+        frame, callee = frame.f_back, frame
+    return None
+
+
+@functools.lru_cache(maxsize=256)
 def _resolve(filename: str) -> str:
     try:
         return str(Path(filename).resolve())
@@ -67,9 +107,11 @@ def _resolve(filename: str) -> str:
 class TimeGuard:
     """Replaces ``time.sleep`` and the clocks (everywhere the student could reach them)."""
 
-    def __init__(self, student_file: Path | None) -> None:
+    def __init__(self, student_file: Path | None,
+                 simulation_loop: Callable[[], VirtualClockLoop | None] = lambda: None) -> None:
         self.student_file = student_file
-        self._patched: list[tuple[types.ModuleType, str, object]] = []
+        self._simulation_loop = simulation_loop
+        self._patched: list[tuple[Any, str, object]] = []
         # Virtual readings start from the real reading at install time, so values look
         # like the clock the student knows and never run backwards between checks.
         self._base = {name: clock() for name, clock in _real_clocks.items()}
@@ -108,7 +150,59 @@ class TimeGuard:
         if isinstance(loop, VirtualClockLoop):
             loop.record_sleep_violation(float(seconds), locate_in_student_code(self.student_file))
             return
+        loop = self._simulation_loop()
+        if loop is not None and not loop.is_closed():
+            loop.sleep_outside(float(seconds))  # a thread the loop does not know of
+            return
         _real_sleep(seconds)
+
+    def _blocked_loop(self, direct: str) -> tuple[VirtualClockLoop, str, str] | None:
+        """The running loop, when student code is about to block its thread in a wait.
+
+        ``direct`` names the wait when the student called it directly; otherwise it is
+        named after the call the student made (``Future.result()``, ``Queue.get()``).
+        """
+        loop = asyncio._get_running_loop()
+        if not isinstance(loop, VirtualClockLoop) or loop.is_closed():
+            return None
+        # Frames: _student_call, this, condition_wait/thread_join, the patched method.
+        call = _student_call(self.student_file, skip=4, direct=direct)
+        return None if call is None else (loop, *call)
+
+    def condition_wait(self, condition: Any, timeout: float | None = None) -> bool:
+        if timeout is not None and timeout <= 0:  # a poll, never a wait
+            return _real_condition_wait(condition, timeout)
+        blocked = self._blocked_loop("Condition.wait()")
+        if blocked is None:
+            return _real_condition_wait(condition, timeout)
+        loop, where, call = blocked
+        deadline = None if timeout is None else _real_monotonic() + timeout
+        with loop.frozen(where, call):
+            while True:
+                slice_ = WAIT_SLICE if deadline is None else min(
+                    WAIT_SLICE, deadline - _real_monotonic())
+                if slice_ <= 0:
+                    return False
+                # The lock stays ours between slices, so no notify can slip through.
+                if _real_condition_wait(condition, slice_):
+                    return True
+                loop.drive_frozen()
+
+    def thread_join(self, thread: threading.Thread, timeout: float | None = None) -> None:
+        blocked = self._blocked_loop("Thread.join()") if thread.is_alive() else None
+        if blocked is None:
+            return _real_thread_join(thread, timeout)
+        loop, where, call = blocked
+        deadline = None if timeout is None else _real_monotonic() + timeout
+        with loop.frozen(where, call):
+            while thread.is_alive():
+                slice_ = WAIT_SLICE if deadline is None else min(
+                    WAIT_SLICE, deadline - _real_monotonic())
+                if slice_ <= 0:
+                    return None
+                _real_thread_join(thread, slice_)
+                loop.drive_frozen()
+        return None
 
     def install(self, modules: Iterable[types.ModuleType] = ()) -> None:
         originals = {"sleep": _real_sleep, **_real_clocks, **_real_clocks_ns}
@@ -122,6 +216,18 @@ class TimeGuard:
             name = by_identity[id(original)]
             setattr(module, attr, self._replacements[name])
             self._patched.append((module, attr, original))
+        guard = self
+
+        def wait(condition: Any, timeout: float | None = None) -> bool:
+            return guard.condition_wait(condition, timeout)
+
+        def join(thread: threading.Thread, timeout: float | None = None) -> None:
+            return guard.thread_join(thread, timeout)
+
+        for owner, attr, replacement in ((threading.Condition, "wait", wait),
+                                         (threading.Thread, "join", join)):
+            self._patched.append((owner, attr, vars(owner)[attr]))
+            setattr(owner, attr, replacement)
 
     def uninstall(self) -> None:
         for module, attr, original in reversed(self._patched):

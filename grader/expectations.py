@@ -68,9 +68,21 @@ def describe_violation(violation: Violation) -> str:
     where = f" at {violation.where}" if violation.where else ""
     if violation.kind == "sleep":
         return f"time.sleep({violation.seconds:g}){where}"
+    if violation.kind == "wait":
+        return (f"`{violation.detail or 'a wait'}`{where} (waiting {violation.seconds:g} s "
+                "for another thread)")
     # The budget, not the measurement: CPU milliseconds vary a little from run to run,
     # and a student's feedback must read the same every time.
     return f"over {DEFAULT_CPU_BUDGET * 1000:.0f} ms of CPU work without an await{where}"
+
+
+WAIT_MISCONCEPTION = (
+    "Waiting for another thread (`future.result()`, `thread.join()`, `event.wait()`, "
+    "`queue.get()`) holds the loop's thread until that thread is done, exactly like "
+    "`time.sleep`: moving the work to a thread only helps if you `await` it.")
+WAIT_NEXT_STEP = (
+    "Await the work instead of waiting for it: `await asyncio.to_thread(...)`, `await "
+    "loop.run_in_executor(pool, ...)`, or `await asyncio.wrap_future(future)`.")
 
 
 def expect_no_blocking(sim: Simulation) -> None:
@@ -89,6 +101,10 @@ def expect_no_blocking(sim: Simulation) -> None:
             next_step="Use `await asyncio.sleep(...)`, or move blocking calls off the loop "
             "with `await asyncio.to_thread(...)`.",
         )
+    if first.kind == "wait":
+        fail(f"Your code blocked the event loop: {describe_violation(first)}{more}. "
+             "Meanwhile no other task could run.",
+             misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
     fail(
         f"Your code blocked the event loop: {describe_violation(first)}{more}.",
         misconception="A coroutine keeps the loop until it reaches an `await`; long "
@@ -115,6 +131,11 @@ def expect_elapsed_at_most(sim: Simulation, budget: float, *, what: str) -> None
     if sim.elapsed <= budget + 1e-9:
         return
     took = f"{sim.elapsed:.1f} s of simulated time (the budget is {budget:g} s)"
+    waits = [v for v in sim.violations if v.kind == "wait"]
+    if waits:
+        fail(f"{what} took {took} because {describe_violation(waits[0])} blocked the event "
+             "loop: nothing else could run until that thread was done.",
+             misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
     sleeps = [v for v in sim.violations if v.kind == "sleep"]
     if sleeps:
         fail(

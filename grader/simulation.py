@@ -96,7 +96,7 @@ class Simulation:
     def start(self, student_modules: list[Any] = ()) -> None:
         for module in student_modules:
             _unbind_asyncio_primitives(module)
-        self._guard = TimeGuard(self.student_file)
+        self._guard = TimeGuard(self.student_file, simulation_loop=lambda: self._loop)
         self._guard.install(student_modules)
         self._catcher = warnings.catch_warnings(record=True)
         self._warnings = self._catcher.__enter__()

@@ -17,6 +17,8 @@ helpers fail with teaching messages; ``fail`` writes one by hand.
 """
 
 from grader.expectations import (
+    WAIT_MISCONCEPTION,
+    WAIT_NEXT_STEP,
     CancelOutcome,
     describe_violation,
     expect_all_awaited,
@@ -48,6 +50,8 @@ __all__ = [
     "SourceFailed",
     "Violation",
     "VirtualClockLoop",
+    "WAIT_MISCONCEPTION",
+    "WAIT_NEXT_STEP",
     "describe_violation",
     "expect_all_awaited",
     "expect_elapsed_at_most",

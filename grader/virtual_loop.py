@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import heapq
 import itertools
 import os
 import threading
 import time
 from asyncio import events
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,12 @@ DEFAULT_CPU_BUDGET = 0.05
 DEADLOCK_GRACE = 1.0
 """Real seconds the loop waits for outside events when nothing at all is scheduled."""
 
+WAIT_SLICE = 0.005
+"""Real seconds between two looks at the clock while the loop's thread is blocked."""
+
 _real_thread_time = time.thread_time
+_real_sleep = time.sleep
+_real_monotonic = time.monotonic
 _job_of_thread = threading.local()
 
 
@@ -60,11 +66,11 @@ class SimulationDeadlock(RuntimeError):
 class Violation:
     """One way student code froze the event loop, with where it happened."""
 
-    kind: str  # "sleep" or "cpu"
+    kind: str  # "sleep", "cpu", or "wait" (for another thread, e.g. Future.result())
     seconds: float
     at: float  # virtual time when it happened
     where: str  # "fetcher.py:12 in fetch_one" or a task's coroutine name
-    detail: str = ""
+    detail: str = ""  # for "wait": the call that waited, e.g. "Future.result()"
 
 
 @dataclass
@@ -72,6 +78,16 @@ class _Job:
     executor: concurrent.futures.Executor | None
     state: str = "queued"  # queued -> running <-> sleeping -> finished
     real_work: bool = True  # False for jobs we cannot see inside (process pools)
+
+
+@dataclass
+class _Freeze:
+    """The loop's own thread is blocked waiting for another thread (join, result...)."""
+
+    started: float  # virtual time when the wait began
+    where: str
+    call: str
+    thread_clocks: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(order=True)
@@ -117,6 +133,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._sleepers: list[_Sleeper] = []
         self._seq = itertools.count()
         self._watchdogs: set[asyncio.TimerHandle] = set()
+        self._freeze: _Freeze | None = None
         # A roomy default pool: jobs rarely wait for a worker, and when they do the
         # capacity rule in _jobs_idle() keeps the clock honest.
         self.set_default_executor(
@@ -287,6 +304,66 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         while not event.wait(0.5):
             if self.is_closed():
                 return
+
+    # -- the loop's thread blocked by a wait on another thread ---------------------------
+
+    @contextlib.contextmanager
+    def frozen(self, where: str, call: str) -> Iterator[None]:
+        """The loop's thread waits for another thread: the loop is frozen meanwhile.
+
+        Nothing can happen on the loop until the wait ends, so the other threads' sleeps
+        move the clock directly (see sleep_outside and drive_frozen). If the clock moved,
+        the wait blocked the loop for that long: a "wait" violation at the student's line.
+        """
+        with self._lock:
+            outer = self._freeze is not None
+            if not outer:
+                self._freeze = _Freeze(self._now, where, call)
+        try:
+            yield
+        finally:
+            if not outer:
+                with self._lock:
+                    freeze, self._freeze = self._freeze, None
+                assert freeze is not None
+                frozen_for = self._now - freeze.started
+                if frozen_for > 1e-9:
+                    self.violations.append(
+                        Violation("wait", frozen_for, freeze.started, where, detail=call))
+
+    def drive_frozen(self) -> None:
+        """From the blocked loop thread: move the clock on for executor jobs asleep on it."""
+        with self._lock:
+            if self._sleepers and self._jobs_idle():
+                self._now = max(self._now, self._sleepers[0].wake_at)
+                self._wake_due_sleepers()
+
+    def sleep_outside(self, seconds: float) -> None:
+        """``time.sleep`` on a thread the loop does not know (neither a job nor its own).
+
+        While the loop runs, the sleep is real: the loop cannot tell when such a thread
+        will call back. Once the loop's thread is blocked waiting, nothing else can happen
+        on the loop, so the sleep ends at once and moves the clock. Each thread keeps its
+        own timeline, so two threads sleeping side by side overlap as they would for real.
+        """
+        ident = threading.get_ident()
+        started = self._now
+        began_frozen = self._freeze is not None
+        deadline = _real_monotonic() + seconds
+        while True:
+            with self._lock:
+                freeze = self._freeze
+                if freeze is not None:
+                    begin = freeze.thread_clocks.get(
+                        ident, freeze.started if began_frozen else started)
+                    end = begin + max(seconds, 0.0)
+                    freeze.thread_clocks[ident] = end
+                    self._now = max(self._now, end)
+                    return
+            remaining = deadline - _real_monotonic()
+            if remaining <= 0 or self.is_closed():
+                return
+            _real_sleep(min(remaining, WAIT_SLICE))
 
     # -- violations --------------------------------------------------------------------
 

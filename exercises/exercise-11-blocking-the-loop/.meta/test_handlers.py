@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from grader.suite import (
+    WAIT_MISCONCEPTION,
+    WAIT_NEXT_STEP,
     Operation,
     describe_violation,
     expect_all_awaited,
@@ -241,6 +243,9 @@ def expect_steady_heartbeat(sim: Any, run: HeartbeatRun, *, call: str) -> None:
                 "the loop switch to another task.",
                 next_step="Use `await asyncio.sleep(...)`, which pauses just this coroutine.",
             )
+        if first.kind == "wait":
+            fail(f"While `{call}` ran, {describe_violation(first)} froze the event loop. "
+                 f"{effect}", misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
         fail(
             f"While `{call}` ran, {describe_violation(first)} froze the event loop. {effect}",
             misconception="A coroutine keeps the loop's thread until it reaches an `await`; a "
@@ -375,6 +380,12 @@ def test_lookup_all_overlaps_lookups(student, sim, library):
         return
     ops = [c.op for c in library.calls if c.op.end is not None]
     took = f"{sim.elapsed:.2f} s of simulated time (the budget is {budget:g} s)"
+    waits = [v for v in sim.violations if v.kind == "wait"]
+    if waits:
+        fail(
+            f"Your {len(ops)} lookups ran one after another, so `{call}` took {took}: "
+            f"{describe_violation(waits[0])} kept the loop from starting the next one.",
+            misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
     if ran_one_after_another(ops):
         total = sum(op.end - op.start for op in ops)
         fail(

@@ -22,6 +22,7 @@ import pytest
 from grader.suite import (
     FakeIO,
     Operation,
+    describe_violation,
     expect_elapsed_at_most,
     expect_equal,
     expect_no_pending_tasks,
@@ -328,7 +329,7 @@ def test_legacy_requests_keep_flowing(student, sim, legacy):
     if sim.violations:
         first = sim.violations[0]
         fail(
-            f"While {during}, the event loop was blocked ({first.kind} at {first.where}).",
+            f"While {during}, the event loop was blocked: {describe_violation(first)}.",
             misconception="Anything that holds the loop's thread stalls every request.",
             next_step="Keep blocking calls on worker threads with `asyncio.to_thread`.",
         )

@@ -1,0 +1,103 @@
+"""Waiting for another thread on the loop's thread: frozen loop, virtual time, a violation.
+
+The student module is a real file, so its frames are recognised as the student's, as in
+a grading.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from grader.simulation import Simulation
+
+STUDENT = '''
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+async def join_one(seconds):
+    worker = threading.Thread(target=slow, args=(seconds,))
+    worker.start()
+    worker.join()
+
+
+async def join_two_side_by_side(seconds):
+    workers = [threading.Thread(target=slow, args=(seconds,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+async def result_of_a_pool_job(seconds):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return pool.submit(slow, seconds).result()
+
+
+async def awaited_pool_job(seconds):
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return await loop.run_in_executor(pool, slow, seconds)
+'''
+
+
+@pytest.fixture
+def student(tmp_path: Path) -> ModuleType:
+    path = tmp_path / "waits.py"
+    path.write_text(STUDENT)
+    spec = importlib.util.spec_from_file_location("waits", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(student: ModuleType, name: str, seconds: float) -> tuple[Simulation, float]:
+    sim = Simulation(student_file=Path(student.__file__))
+    sim.start([student])
+    started = time.perf_counter()
+    try:
+        sim.run(getattr(student, name)(seconds))
+    finally:
+        sim.finish()
+    return sim, time.perf_counter() - started
+
+
+def test_joining_a_thread_freezes_the_loop_for_its_sleep_in_simulated_time(student) -> None:
+    sim, real = run(student, "join_one", 2.0)
+    assert sim.elapsed == pytest.approx(2.0)
+    assert real < 1.0  # the thread's sleep did not happen for real
+    [violation] = sim.violations
+    assert (violation.kind, violation.seconds, violation.detail) == ("wait", 2.0, "Thread.join()")
+    assert violation.where.startswith("waits.py:")
+
+
+def test_threads_sleeping_side_by_side_overlap(student) -> None:
+    sim, _ = run(student, "join_two_side_by_side", 1.5)
+    assert sim.elapsed == pytest.approx(1.5)
+    assert [v.kind for v in sim.violations] == ["wait"]
+
+
+def test_waiting_on_a_pool_future_is_named_after_the_call(student) -> None:
+    sim, _ = run(student, "result_of_a_pool_job", 0.5)
+    assert sim.elapsed == pytest.approx(0.5)
+    assert [(v.kind, v.detail) for v in sim.violations] == [("wait", "Future.result()")]
+
+
+def test_awaiting_the_same_job_blocks_nothing(student) -> None:
+    # Leaving the `with` block joins the pool's idle threads: a wait, but no time passes.
+    sim, _ = run(student, "awaited_pool_job", 0.5)
+    assert sim.elapsed == pytest.approx(0.5)
+    assert sim.violations == []
