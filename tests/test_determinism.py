@@ -55,8 +55,9 @@ def test_verdicts_identical_idle_and_under_load(course: Course) -> None:
     idle = _verdicts(jobs)
     with cores_busy():
         loaded = _verdicts(jobs)
-    differing = [f"{e.short_name} {f.name}" for (e, f), a, b in zip(jobs, idle, loaded,
-                                                                    strict=True) if a != b]
+    differing = [f"{e.short_name} {f.name}: idle {x} / busy {y}"
+                 for (e, f), a, b in zip(jobs, idle, loaded, strict=True) if a != b
+                 for x, y in zip(a, b, strict=True) if x != y]
     assert differing == []
     statuses = {check[1] for checks in idle for check in checks}
     assert statuses >= {"passed", "failed"}
