@@ -38,6 +38,8 @@ from grader.simulation import Operation, SimulatedTimeout, Simulation
 from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = [
+    "WAIT_MISCONCEPTION",
+    "WAIT_NEXT_STEP",
     "CancelOutcome",
     "CheckFailed",
     "Ended",
@@ -50,8 +52,6 @@ __all__ = [
     "SourceFailed",
     "Violation",
     "VirtualClockLoop",
-    "WAIT_MISCONCEPTION",
-    "WAIT_NEXT_STEP",
     "describe_violation",
     "expect_all_awaited",
     "expect_elapsed_at_most",

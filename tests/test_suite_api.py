@@ -11,4 +11,9 @@ def test_all_names_exist() -> None:
 
 
 def test_all_is_sorted_and_unique() -> None:
-    assert list(grader.suite.__all__) == sorted(set(grader.suite.__all__))
+    """Sorted as ruff's RUF022 wants it: constants, then classes, then functions."""
+    def group(name: str) -> tuple[int, str]:
+        kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+        return kind, name
+
+    assert list(grader.suite.__all__) == sorted(set(grader.suite.__all__), key=group)
