@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from grader.virtual_loop import WAIT_SLICE, VirtualClockLoop, current_job
+from grader.virtual_loop import WAIT_SLICE, LoopThreadStuck, VirtualClockLoop, current_job
 
 __all__ = ["TimeGuard", "locate_in_student_code"]
 
@@ -187,6 +187,8 @@ class TimeGuard:
                 if _real_condition_wait(condition, slice_):
                     return True
                 loop.drive_frozen()
+                if loop.nothing_could_end_a_wait():
+                    raise LoopThreadStuck(where, call)
 
     def thread_join(self, thread: threading.Thread, timeout: float | None = None) -> None:
         blocked = self._blocked_loop("Thread.join()") if thread.is_alive() else None

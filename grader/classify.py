@@ -13,7 +13,7 @@ from grader.feedback import CheckFailed, Feedback
 from grader.simulation import SimulatedTimeout, StudentAborted
 from grader.student import MissingName, StudentImportError
 from grader.tracebacks import describe_exception
-from grader.virtual_loop import SimulationDeadlock
+from grader.virtual_loop import LoopThreadStuck, SimulationDeadlock
 
 __all__ = ["Verdict", "classify_exception"]
 
@@ -50,6 +50,18 @@ def classify_exception(exc: BaseException, student_file: Path, time_limit: float
             "`while True` with no exit, or waiting on a task that never completes).",
             next_step="Make sure every loop ends and every awaited thing can complete.",
         ), ""
+    if isinstance(exc, LoopThreadStuck):
+        return "failed", Feedback(
+            f"Your code blocked the event loop's thread in `{exc.call}` at {exc.where}, and "
+            "no other thread exists that could ever end that wait: the loop, and every "
+            "task on it, stopped for good.",
+            misconception="Thread tools (`queue.Queue`, `threading.Event`, "
+            "`threading.Condition`) make the whole thread wait. On the event loop's thread "
+            "that freezes every task, including the one that would have filled the queue "
+            "or set the event.",
+            next_step="Use the asyncio versions (`asyncio.Queue`, `asyncio.Event`, "
+            "`asyncio.Condition`) and `await` them.",
+        ), describe_exception(exc, student_file)[1]
     if isinstance(exc, SimulationDeadlock):
         return "failed", Feedback(
             "Your code got stuck: every task was waiting and nothing could ever wake one up.",

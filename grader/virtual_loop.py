@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SimulationDeadlock", "Violation", "VirtualClockLoop"]
+__all__ = ["LoopThreadStuck", "SimulationDeadlock", "Violation", "VirtualClockLoop"]
 
 DEFAULT_CPU_BUDGET = 0.05
 """Thread CPU seconds one callback may use before it counts as blocking the loop."""
@@ -60,6 +60,17 @@ _job_of_thread = threading.local()
 
 class SimulationDeadlock(RuntimeError):
     """Raised when every task waits and nothing (timer, job, I/O) could ever wake one."""
+
+
+class LoopThreadStuck(BaseException):
+    """Raised in student code blocking the loop's thread in a wait no thread could end.
+
+    A BaseException, so an ``except Exception`` in student code can't swallow it.
+    """
+
+    def __init__(self, where: str, call: str) -> None:
+        super().__init__(f"{call} at {where} can never return")
+        self.where, self.call = where, call
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,10 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         own_fds = {self._ssock.fileno()}
         if any(key.fd not in own_fds for key in self._selector.get_map().values()):
             return True
+        return self._other_threads_alive()
+
+    def _other_threads_alive(self) -> bool:
+        """Any thread but this one, idle workers of the loop's own default pool aside."""
         idle = {threading.current_thread(), *getattr(self._default_executor, "_threads", ())}
         if any(thread not in idle for thread in threading.enumerate()):
             return True
@@ -337,6 +352,13 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             if self._sleepers and self._jobs_idle():
                 self._now = max(self._now, self._sleepers[0].wake_at)
                 self._wake_due_sleepers()
+
+    def nothing_could_end_a_wait(self) -> bool:
+        """From the blocked loop thread: no job and no other thread exists to end its wait."""
+        with self._lock:
+            if self._jobs:
+                return False
+        return not self._other_threads_alive()
 
     def sleep_outside(self, seconds: float) -> None:
         """``time.sleep`` on a thread the loop does not know (neither a job nor its own).
