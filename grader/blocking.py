@@ -188,7 +188,10 @@ class TimeGuard:
                     return True
                 loop.drive_frozen()
                 if loop.nothing_could_end_a_wait():
-                    raise LoopThreadStuck(where, call)
+                    if timeout is None:
+                        raise LoopThreadStuck(where, call)
+                    loop.wait_out_frozen(timeout)  # like time.sleep(timeout) on the loop
+                    return False
 
     def thread_join(self, thread: threading.Thread, timeout: float | None = None) -> None:
         blocked = self._blocked_loop("Thread.join()") if thread.is_alive() else None

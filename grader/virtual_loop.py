@@ -353,6 +353,12 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 self._now = max(self._now, self._sleepers[0].wake_at)
                 self._wake_due_sleepers()
 
+    def wait_out_frozen(self, seconds: float) -> None:
+        """From the blocked loop thread: a timed wait nobody can end lasts its timeout."""
+        with self._lock:
+            if self._freeze is not None:
+                self._now = max(self._now, self._freeze.started + max(seconds, 0.0))
+
     def nothing_could_end_a_wait(self) -> bool:
         """From the blocked loop thread: no job and no other thread exists to end its wait."""
         with self._lock:

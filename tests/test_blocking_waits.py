@@ -7,6 +7,8 @@ a grading.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -44,6 +46,10 @@ async def join_two_side_by_side(seconds):
 async def result_of_a_pool_job(seconds):
     with ThreadPoolExecutor(max_workers=2) as pool:
         return pool.submit(slow, seconds).result()
+
+
+async def wait_for_an_event_nobody_sets(seconds):
+    return threading.Event().wait(seconds)
 
 
 async def awaited_pool_job(seconds):
@@ -101,3 +107,26 @@ def test_awaiting_the_same_job_blocks_nothing(student) -> None:
     sim, _ = run(student, "awaited_pool_job", 0.5)
     assert sim.elapsed == pytest.approx(0.5)
     assert sim.violations == []
+
+
+def test_a_timed_wait_nobody_can_end_costs_its_timeout(student) -> None:
+    """Run alone (no other thread in the process), as in a grading child."""
+    script = f"""
+import importlib.util, sys, time
+from pathlib import Path
+from grader.simulation import Simulation
+spec = importlib.util.spec_from_file_location("waits", {student.__file__!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sim = Simulation(student_file=Path({student.__file__!r}))
+sim.start([module])
+started = time.perf_counter()
+returned = sim.run(module.wait_for_an_event_nobody_sets(3.0))
+real = time.perf_counter() - started
+sim.finish()
+print(returned, round(sim.elapsed, 6), real < 2.0,
+      [(v.kind, v.seconds, v.detail) for v in sim.violations])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "False 3.0 True [('wait', 3.0, 'Event.wait()')]"
