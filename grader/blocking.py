@@ -25,6 +25,7 @@ the loop stood still is recorded as a "wait" violation at the student's line.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import sys
 import threading
@@ -45,6 +46,7 @@ _real_clocks_ns = {f"{name}_ns": getattr(time, f"{name}_ns") for name in _CLOCKS
 _real_monotonic = time.monotonic
 _real_condition_wait = threading.Condition.wait
 _real_thread_join = threading.Thread.join
+_real_pool_submit = concurrent.futures.ThreadPoolExecutor.submit
 
 
 def _virtual_loop_here() -> VirtualClockLoop | None:
@@ -229,8 +231,17 @@ class TimeGuard:
         def join(thread: threading.Thread, timeout: float | None = None) -> None:
             return guard.thread_join(thread, timeout)
 
+        def submit(pool: concurrent.futures.ThreadPoolExecutor, fn: Callable[..., Any], /,
+                   *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+            loop = asyncio._get_running_loop()
+            if not isinstance(loop, VirtualClockLoop) or loop.is_closed():
+                return _real_pool_submit(pool, fn, *args, **kwargs)
+            return loop.submit_job(pool, fn, args, kwargs, _real_pool_submit)
+
         for owner, attr, replacement in ((threading.Condition, "wait", wait),
-                                         (threading.Thread, "join", join)):
+                                         (threading.Thread, "join", join),
+                                         (concurrent.futures.ThreadPoolExecutor, "submit",
+                                          submit)):
             self._patched.append((owner, attr, vars(owner)[attr]))
             setattr(owner, attr, replacement)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import heapq
 import itertools
 import os
@@ -278,16 +279,62 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     def _forget_job(self, job: _Job) -> None:
         with self._lock:
-            self._jobs.remove(job)
+            if job in self._jobs:
+                self._jobs.remove(job)
 
-    def _jobs_idle(self) -> bool:
-        """True when no executor job can produce anything without the clock moving."""
+    def submit_job(self, pool: concurrent.futures.ThreadPoolExecutor, fn: Callable[..., Any],
+                   args: tuple, kwargs: dict[str, Any],
+                   real_submit: Callable[..., concurrent.futures.Future]
+                   ) -> concurrent.futures.Future:
+        """``pool.submit(...)`` called on the loop's thread: a job the clock waits for.
+
+        run_in_executor forgets a job when its asyncio future is done, on the loop. A
+        raw future may be awaited through ``asyncio.wrap_future`` (whose callback is
+        added later), waited for with ``.result()``, or never looked at, so the job is
+        forgotten from the loop only after every callback of the future has run: the
+        result, if anyone wanted it, has reached the loop's queue before the clock may
+        jump past it.
+        """
+        if isinstance(fn, _JobCall):  # from run_in_executor, which counts its own jobs
+            return real_submit(pool, fn, *args, **kwargs)
+        job = _Job(executor=pool)
+        with self._lock:
+            self._jobs.append(job)
+        try:
+            call = functools.partial(fn, *args, **kwargs)
+            future = real_submit(pool, _JobCall(self, job, call, ()))
+        except BaseException:
+            self._forget_job(job)
+            raise
+
+        def forget(done: concurrent.futures.Future) -> None:
+            callbacks = getattr(done, "_done_callbacks", None)
+            on_loop_thread = threading.get_ident() == self._thread_id
+            if not on_loop_thread and callbacks and callbacks[-1] is not forget:
+                callbacks.append(forget)  # run again once the later callbacks have run
+                return
+            if self.is_closed():
+                self._forget_job(job)
+            else:
+                self.call_soon_threadsafe(self._forget_job, job)
+
+        future.add_done_callback(forget)
+        return future
+
+    def _jobs_idle(self, loop_frozen: bool = False) -> bool:
+        """True when no executor job can produce anything without the clock moving.
+
+        A finished job's result is on its way to the loop, so it holds the clock, unless
+        the loop's thread is frozen in a wait: then nothing reaches the loop anyway, and
+        the job's worker is free for the next one.
+        """
+        holding = ("running", "sleeping") if loop_frozen else ("running", "sleeping", "finished")
         started: dict[int, int] = {}
         for job in self._jobs:
-            if job.state in ("running", "sleeping", "finished"):
+            if job.state in holding:
                 started[id(job.executor)] = started.get(id(job.executor), 0) + 1
         for job in self._jobs:
-            if job.state == "sleeping":
+            if job.state == "sleeping" or (loop_frozen and job.state == "finished"):
                 continue
             if job.state == "queued" and self._pool_full(job.executor, started):
                 continue
@@ -349,7 +396,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def drive_frozen(self) -> None:
         """From the blocked loop thread: move the clock on for executor jobs asleep on it."""
         with self._lock:
-            if self._sleepers and self._jobs_idle():
+            if self._sleepers and self._jobs_idle(loop_frozen=True):
                 self._now = max(self._now, self._sleepers[0].wake_at)
                 self._wake_due_sleepers()
 

@@ -48,6 +48,18 @@ async def result_of_a_pool_job(seconds):
         return pool.submit(slow, seconds).result()
 
 
+async def three_pool_jobs_awaited(seconds):
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [asyncio.wrap_future(pool.submit(slow, seconds)) for _ in range(3)]
+        return await asyncio.gather(*futures)
+
+
+async def four_pool_jobs_on_two_workers(seconds):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [asyncio.wrap_future(pool.submit(slow, seconds)) for _ in range(4)]
+        return await asyncio.gather(*futures)
+
+
 async def wait_for_an_event_nobody_sets(seconds):
     return threading.Event().wait(seconds)
 
@@ -106,6 +118,18 @@ def test_awaiting_the_same_job_blocks_nothing(student) -> None:
     # Leaving the `with` block joins the pool's idle threads: a wait, but no time passes.
     sim, _ = run(student, "awaited_pool_job", 0.5)
     assert sim.elapsed == pytest.approx(0.5)
+    assert sim.violations == []
+
+
+@pytest.mark.parametrize(("name", "simulated"), [
+    ("three_pool_jobs_awaited", 0.5),  # side by side
+    ("four_pool_jobs_on_two_workers", 1.0),  # two waves
+])
+def test_jobs_submitted_straight_to_a_pool_run_on_the_virtual_clock(
+        student, name: str, simulated: float) -> None:
+    # Jobs the loop cannot see sleep for real while the clock stands still (0.0 s).
+    sim, _ = run(student, name, 0.5)
+    assert sim.elapsed == pytest.approx(simulated)
     assert sim.violations == []
 
 
