@@ -4,4 +4,4 @@ Kept empty on purpose: the ``grade`` command imports this package on every start
 hidden suites import :mod:`grader.suite`, so nothing heavy belongs here.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
