@@ -98,6 +98,11 @@ def _student_call(student_file: Path | None, skip: int,
     return None
 
 
+def _next_slice(deadline: float | None) -> float:
+    """Real seconds to wait before the frozen loop looks at its clock and jobs again."""
+    return WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - _real_monotonic())
+
+
 @functools.lru_cache(maxsize=256)
 def _resolve(filename: str) -> str:
     try:
@@ -181,8 +186,7 @@ class TimeGuard:
         deadline = None if timeout is None else _real_monotonic() + timeout
         with loop.frozen(where, call):
             while True:
-                slice_ = WAIT_SLICE if deadline is None else min(
-                    WAIT_SLICE, deadline - _real_monotonic())
+                slice_ = _next_slice(deadline)
                 if slice_ <= 0:
                     return False
                 # The lock stays ours between slices, so no notify can slip through.
@@ -203,8 +207,7 @@ class TimeGuard:
         deadline = None if timeout is None else _real_monotonic() + timeout
         with loop.frozen(where, call):
             while thread.is_alive():
-                slice_ = WAIT_SLICE if deadline is None else min(
-                    WAIT_SLICE, deadline - _real_monotonic())
+                slice_ = _next_slice(deadline)
                 if slice_ <= 0:
                     return None
                 _real_thread_join(thread, slice_)
