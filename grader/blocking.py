@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import sys
 import threading
 import time
 import types
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,44 @@ def _student_call(student_file: Path | None, skip: int,
             return where, f"{getattr(callee.f_code, 'co_qualname', callee.f_code.co_name)}()"
         frame, callee = frame.f_back, frame
     return None
+
+
+def _sliced_condition_wait(condition: Any, timeout: float | None, loop: VirtualClockLoop,
+                           where: str, call: str) -> bool:
+    """``Condition.wait`` in slices, moving the frozen loop's clock between them.
+
+    It follows ``threading.Condition.wait`` but keeps one waiter for the whole wait:
+    waiting again after a timed-out slice would lose a notify that came as the slice
+    ended (the notifier takes the old waiter off the list), and callers such as
+    ``Future.result`` wait only once. The condition's lock is free between slices.
+    """
+    if not condition._is_owned():
+        raise RuntimeError("cannot wait on un-acquired lock")
+    waiter = _allocate_lock()
+    waiter.acquire()
+    condition._waiters.append(waiter)
+    saved_state = condition._release_save()
+    deadline = None if timeout is None else _real_monotonic() + timeout
+    gotit = False
+    try:
+        while True:
+            slice_ = _next_slice(deadline)
+            if slice_ <= 0:
+                return False
+            if waiter.acquire(True, slice_):
+                gotit = True
+                return True
+            loop.drive_frozen()
+            if loop.nothing_could_end_a_wait():
+                if timeout is None:
+                    raise LoopThreadStuck(where, call)
+                loop.wait_out_frozen(timeout)  # like time.sleep(timeout) on the loop
+                return False
+    finally:
+        condition._acquire_restore(saved_state)
+        if not gotit:  # a notify may have taken it while the lock was being retaken
+            with contextlib.suppress(ValueError):
+                condition._waiters.remove(waiter)
 
 
 def _next_slice(deadline: float | None) -> float:
@@ -183,21 +223,8 @@ class TimeGuard:
         if blocked is None:
             return _real_condition_wait(condition, timeout)
         loop, where, call = blocked
-        deadline = None if timeout is None else _real_monotonic() + timeout
         with loop.frozen(where, call):
-            while True:
-                slice_ = _next_slice(deadline)
-                if slice_ <= 0:
-                    return False
-                # The lock stays ours between slices, so no notify can slip through.
-                if _real_condition_wait(condition, slice_):
-                    return True
-                loop.drive_frozen()
-                if loop.nothing_could_end_a_wait():
-                    if timeout is None:
-                        raise LoopThreadStuck(where, call)
-                    loop.wait_out_frozen(timeout)  # like time.sleep(timeout) on the loop
-                    return False
+            return _sliced_condition_wait(condition, timeout, loop, where, call)
 
     def thread_join(self, thread: threading.Thread, timeout: float | None = None) -> None:
         blocked = self._blocked_loop("Thread.join()") if thread.is_alive() else None

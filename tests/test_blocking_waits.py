@@ -154,3 +154,34 @@ print(returned, round(sim.elapsed, 6), real < 2.0,
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "False 3.0 True [('wait', 3.0, 'Event.wait()')]"
+
+
+def test_a_notify_as_a_slice_ends_is_never_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One waiter for the whole wait: re-waiting per slice lost notifies (a 5 s hang)."""
+    import random
+    import threading
+
+    from grader import blocking
+    from grader.virtual_loop import VirtualClockLoop
+
+    monkeypatch.setattr(blocking, "WAIT_SLICE", 0.0002)  # many slice ends to race
+    loop = VirtualClockLoop()
+    condition = threading.Condition()
+    rng = random.Random(7)
+    try:
+        for _ in range(300):
+            delay = rng.uniform(0, 0.001)
+
+            def notify_soon(delay: float = delay) -> None:
+                time.sleep(delay)
+                with condition:
+                    condition.notify_all()
+
+            notifier = threading.Thread(target=notify_soon)
+            with condition:  # the notifier cannot notify before the wait begins
+                notifier.start()
+                notified = blocking._sliced_condition_wait(condition, 2.0, loop, "", "")
+            notifier.join()
+            assert notified
+    finally:
+        loop.close()
