@@ -98,11 +98,41 @@ def counting(student):
 
 @dataclass
 class CountRun:
-    """What one `count_all(LIMITS)` did: its result, the loop's violations, the work log."""
+    """What one `count_all(LIMITS)` did: its result, the loop's violations, the work log,
+    and how many turns another task got while it ran."""
 
     result: Any
     violations: list[Any]
     done: list[Work]
+    turns_alongside: int
+
+
+NEIGHBOUR_TURNS = 3  # enough to see the loop is free; few, so nothing spins while waiting
+
+
+async def beside_a_neighbour(count_all: Any) -> tuple[Any, int]:
+    """Run count_all while another task asks for a few turns of the loop.
+
+    Awaiting the workers hands the loop back, so the neighbour gets a turn before
+    count_all is done. A count_all that waits on the loop's thread (``future.result()``
+    on a process pool's futures) keeps it from ever getting one. Counted in turns, not
+    time: the workers' real speed never enters the verdict.
+    """
+    running, turns = [False], [0]
+
+    async def neighbour() -> None:
+        for _ in range(NEIGHBOUR_TURNS):
+            turns[0] += running[0]
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(neighbour())
+    running[0] = True
+    try:
+        result = await count_all
+    finally:
+        running[0] = False
+    await other
+    return result, turns[0]
 
 
 _count_runs: list[CountRun] = []
@@ -115,15 +145,20 @@ def count_all_once(sim: Any, student: Any) -> CountRun:
     that fails is not kept, so the next check tries again and reports it itself.
     """
     if not _count_runs:
-        result = run_count_all(sim, student, LIMITS)
-        _count_runs.append(CountRun(result, list(sim.violations), work_done()))
+        result, turns = run_count_all(sim, student, LIMITS, alongside=True)
+        _count_runs.append(CountRun(result, list(sim.violations), work_done(), turns))
     return _count_runs[0]
 
 
-def run_count_all(sim: Any, student: Any, limits: list[int]) -> Any:
-    """sim.run(count_all(limits)), with pickling errors explained."""
+def run_count_all(sim: Any, student: Any, limits: list[int], *,
+                  alongside: bool = False) -> Any:
+    """sim.run(count_all(limits)), with pickling errors explained.
+
+    With ``alongside``, returns (result, turns another task got meanwhile).
+    """
+    call = student.count_all(list(limits))
     try:
-        return sim.run(student.count_all(list(limits)), what="count_all")
+        return sim.run(beside_a_neighbour(call) if alongside else call, what="count_all")
     except Exception as exc:
         # The message differs across versions ("Can't pickle local object", "Can't get
         # local object"); the remote traceback attached as the cause names the pickler.
@@ -491,6 +526,19 @@ def test_count_all_never_blocks_the_loop(student, sim, counting):
             next_step="Remove it; awaiting the executor's futures is all the waiting needed.",
         )
     expect_every_limit_counted(run.done, call=call)
+    if run.turns_alongside == 0:
+        waits = [v for v in run.violations if v.kind == "wait"]
+        where = f" (`{waits[0].detail}` at {waits[0].where})" if waits else ""
+        fail(
+            f"`{call}` held the event loop's thread while the worker processes counted"
+            f"{where}: a task running beside it never got a turn until it returned.",
+            misconception="`future.result()` (or `pool.map`) waits on the thread that calls "
+            "it; called in a coroutine, that is the loop's thread, so the work moved to "
+            "other processes but the loop still stood still until it was done.",
+            next_step="Await the work instead: `await loop.run_in_executor(pool, "
+            "count_primes, limit)` for each limit, gathered, or `await "
+            "asyncio.wrap_future(future)`.",
+        )
 
 
 @pytest.mark.task(1)
