@@ -193,7 +193,9 @@ def test_kill_9_mid_run_loses_no_committed_row(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
-    subs = _class(tmp_path / "subs", {n: _own(SOLUTION, n) for n in ("a", "b", "c", "d", "e")})
+    # Enough students that the Ctrl-C after the first recorded row lands mid-run.
+    names = [f"s{i:02d}" for i in range(40)]
+    subs = _class(tmp_path / "subs", {n: _own(SOLUTION, n) for n in names})
     out = tmp_path / "results"
     command = _cli("bulk", str(subs), "--out", str(out), "--exercises", "03", "--workers", "1")
     process = subprocess.Popen(command, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
@@ -317,3 +319,19 @@ def test_a_suite_edited_during_the_run_is_reported_and_regraded_next_time(
                         lambda exercise, module_file, **_: _fake_result(exercise, module_file))
     second = run_bulk(course=course, submissions=subs, out=out, exercises=["03"], workers=1)
     assert second.summary.graded == 1 and second.suites_changed == []
+
+
+def test_a_ctrl_c_after_the_last_grading_waits_for_the_outputs() -> None:
+    """Writing up a complete run goes on; a second Ctrl-C still stops at once."""
+    from grader.bulk.pipeline import RunSummary, interrupts_deferred
+
+    summary = RunSummary(planned=1)
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts_deferred(summary):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here, and does not raise
+        assert summary.late_interrupt
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -17,11 +17,13 @@ recorded) and returns with ``interrupted`` set; a second one abandons the runnin
 from __future__ import annotations
 
 import dataclasses
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +35,8 @@ from grader.launcher import warm_children
 from grader.results import GradeResult
 from grader.runner import grade_file
 
-__all__ = ["Job", "Listener", "Plan", "RunSummary", "grade_jobs", "plan_gradings"]
+__all__ = ["Job", "Listener", "Plan", "RunSummary", "grade_jobs", "interrupts_deferred",
+           "plan_gradings"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class RunSummary:
     already_recorded: int = 0  # skipped: the gradebook had them
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (student, exercise, why)
     interrupted: bool = False
+    late_interrupt: bool = False  # Ctrl-C after the last grading: taken once all is written
     seconds: float = 0.0
     run_id: int = 0
 
@@ -148,10 +152,35 @@ def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
     except KeyboardInterrupt:
         summary.interrupted = True  # a Ctrl-C while recording the reused verdicts
     summary.seconds = time.perf_counter() - started
-    gradebook.finish_run(
-        summary.run_id, status="interrupted" if summary.interrupted else "finished",
-        graded=summary.graded, reused=summary.reused, failed=len(summary.failed))
+    with interrupts_deferred(summary):
+        gradebook.finish_run(
+            summary.run_id, status="interrupted" if summary.interrupted else "finished",
+            graded=summary.graded, reused=summary.reused, failed=len(summary.failed))
     return summary
+
+
+@contextmanager
+def interrupts_deferred(summary: RunSummary) -> Iterator[None]:
+    """A Ctrl-C once every grading is done waits for the block (writing up) to finish.
+
+    Stopping then would only leave a half-written results folder; the run is complete,
+    so the writing goes on and the Ctrl-C is noted. A second Ctrl-C stops at once.
+    Only the main thread can take signals; elsewhere this changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum: int, frame: object) -> None:
+        if summary.late_interrupt:
+            raise KeyboardInterrupt
+        summary.late_interrupt = True
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _record(gradebook: Gradebook, summary: RunSummary, job: Job, result: GradeResult, *,

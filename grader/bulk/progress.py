@@ -112,6 +112,9 @@ def print_outcome(console: Console, outcome: BulkOutcome, *, out: Path, resume: 
         console.print(f"Wrote {path}", markup=False)
     if outcome.student_reports:
         console.print("No per-student reports: " + outcome.student_reports, markup=False)
+    if summary.late_interrupt:
+        console.print("Ctrl-C came after the last grading, so the outputs were finished "
+                      "first; nothing is left to resume.")
     if summary.failed:
         console.print("Run again to retry the failed gradings:")
         _print_command(console, resume)

@@ -24,7 +24,13 @@ from grader.bulk.classbook import ClassResults, collect_results
 from grader.bulk.exports import write_grades_csv, write_results_json
 from grader.bulk.gradebook import Gradebook, suite_hash
 from grader.bulk.intake import IntakeLimits, Submission, read_submissions
-from grader.bulk.pipeline import Listener, RunSummary, grade_jobs, plan_gradings
+from grader.bulk.pipeline import (
+    Listener,
+    RunSummary,
+    grade_jobs,
+    interrupts_deferred,
+    plan_gradings,
+)
 from grader.course import Course, Exercise
 from grader.errors import GraderError, SubmissionsError
 
@@ -119,11 +125,12 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
                                   if suite_hash(e) != plan.suite_hashes[e.name]]
         if summary.interrupted:
             return outcome
-        failed = {(student, exercise): why for student, exercise, why in summary.failed}
-        outcome.results = collect_results(handed_in, chosen, gradebook,
-                                          suite_hashes=plan.suite_hashes, failed=failed,
-                                          wall_seconds=summary.seconds)
-    _write_outputs(outcome, chosen, out)
+        with interrupts_deferred(summary):
+            failed = {(student, exercise): why for student, exercise, why in summary.failed}
+            outcome.results = collect_results(handed_in, chosen, gradebook,
+                                              suite_hashes=plan.suite_hashes, failed=failed,
+                                              wall_seconds=summary.seconds)
+            _write_outputs(outcome, chosen, out)
     return outcome
 
 
