@@ -120,13 +120,18 @@ def _sliced_condition_wait(condition: Any, timeout: float | None, loop: VirtualC
     try:
         while True:
             slice_ = _next_slice(deadline)
-            if slice_ <= 0:
-                return False
-            if waiter.acquire(True, slice_):
+            if slice_ > 0 and waiter.acquire(True, slice_):
                 gotit = True
                 return True
             loop.drive_frozen()
-            if loop.nothing_could_end_a_wait():
+            stuck = loop.nothing_could_end_a_wait()
+            # A notifier that has just finished released the waiter before it left.
+            if waiter.acquire(False):
+                gotit = True
+                return True
+            if slice_ <= 0:
+                return False
+            if stuck:
                 if timeout is None:
                     raise LoopThreadStuck(where, call)
                 loop.wait_out_frozen(timeout)  # like time.sleep(timeout) on the loop
