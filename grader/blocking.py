@@ -35,11 +35,13 @@ import types
 from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from grader.virtual_loop import WAIT_SLICE, LoopThreadStuck, VirtualClockLoop, current_job
 
-__all__ = ["TimeGuard", "locate_in_student_code"]
+__all__ = ["TimeGuard", "describe_frame", "locate_in_student_code", "loop_runs_here",
+           "student_frame"]
 
 _real_sleep = time.sleep
 _CLOCKS = ("monotonic", "perf_counter", "time")
@@ -59,19 +61,44 @@ def _virtual_loop_here() -> VirtualClockLoop | None:
     return loop if isinstance(loop, VirtualClockLoop) else None
 
 
+def describe_frame(frame: FrameType) -> str:
+    """'fetcher.py:12 in fetch_one': how feedback names a place in code."""
+    code = frame.f_code
+    return f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
+
+
+def student_frame(student_file: Path | str | None,
+                  frame: FrameType | None = None) -> FrameType | None:
+    """The innermost frame running ``student_file``, walking out from ``frame``.
+
+    ``frame`` defaults to the caller's. Hidden suites use it (through grader.suite) to
+    say which line of the student's called a fake; the grader to place violations.
+    """
+    if student_file is None:
+        return None
+    wanted = _resolve(str(student_file))
+    frame = frame if frame is not None else sys._getframe(1)
+    while frame is not None and _resolve(frame.f_code.co_filename) != wanted:
+        frame = frame.f_back
+    return frame
+
+
+def loop_runs_here() -> bool:
+    """Whether this thread is running an event loop right now (the loop's own thread)."""
+    return asyncio._get_running_loop() is not None
+
+
 def locate_in_student_code(student_file: Path | None, skip: int = 2) -> str:
     """'fetcher.py:12 in fetch_one' for the innermost student frame on this stack."""
     frame = sys._getframe(skip)
-    wanted = str(student_file.resolve()) if student_file else None
-    first_outside: str = ""
-    while frame is not None:
-        code = frame.f_code
-        if wanted and _resolve(code.co_filename) == wanted:
-            return f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
-        if not first_outside and "/grader/" not in code.co_filename.replace("\\", "/"):
-            first_outside = f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
+    found = student_frame(student_file, frame)
+    if found is not None:
+        return describe_frame(found)
+    while frame is not None:  # no student code here: the first frame outside the grader
+        if "/grader/" not in frame.f_code.co_filename.replace("\\", "/"):
+            return describe_frame(frame)
         frame = frame.f_back
-    return first_outside
+    return ""
 
 
 _STARTING_A_THREAD = threading.Thread.start.__code__
@@ -92,7 +119,7 @@ def _student_call(student_file: Path | None, skip: int,
         if code is _STARTING_A_THREAD:
             return None
         if _resolve(code.co_filename) == wanted:
-            where = f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
+            where = describe_frame(frame)
             if callee is None:
                 return where, direct
             return where, f"{getattr(callee.f_code, 'co_qualname', callee.f_code.co_name)}()"

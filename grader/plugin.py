@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from grader.blocking import student_frame
 from grader.classify import classify_exception
 from grader.feedback import Feedback
 from grader.integrity import Watchlist
@@ -133,17 +134,10 @@ _cpu_watch: _CpuWatch | None = None
 _spun_in: set[Any] = set()  # code objects of student functions caught spinning
 
 
-def _innermost_student_frame(frame: Any) -> Any:
-    assert _settings is not None
-    where = str(_settings.student_file)
-    while frame is not None and frame.f_code.co_filename != where:
-        frame = frame.f_back
-    return frame
-
-
 def _on_cpu_limit(signum: int, frame: Any) -> None:
     """The one-shot limit of a run in which nothing has spun yet."""
-    if (student := _innermost_student_frame(frame)) is not None:
+    assert _settings is not None
+    if (student := student_frame(_settings.student_file, frame)) is not None:
         _spun_in.add(student.f_code)
     raise CpuLimitExceeded()
 
@@ -155,7 +149,8 @@ def _on_spin_tick(signum: int, frame: Any) -> None:
     watch.ticks += 1
     if watch.ticks >= watch.ticks_allowed:
         _on_cpu_limit(signum, frame)
-    student = _innermost_student_frame(frame)
+    assert _settings is not None
+    student = student_frame(_settings.student_file, frame)
     if student is not None and student.f_code in _spun_in and student is watch.last_frame:
         raise CpuLimitExceeded()
     watch.last_frame = student

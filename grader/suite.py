@@ -16,6 +16,7 @@ tasks left running) for checks about deadlines and cancellation; the ``expect_*`
 helpers fail with teaching messages; ``fail`` writes one by hand.
 """
 
+from grader.blocking import describe_frame, loop_runs_here, student_frame
 from grader.expectations import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
@@ -52,6 +53,7 @@ __all__ = [
     "SourceFailed",
     "Violation",
     "VirtualClockLoop",
+    "describe_frame",
     "describe_violation",
     "expect_all_awaited",
     "expect_elapsed_at_most",
@@ -60,8 +62,10 @@ __all__ = [
     "expect_no_pending_tasks",
     "expect_peak_at_most",
     "fail",
+    "loop_runs_here",
     "observe",
     "ran_one_after_another",
     "run_and_cancel",
     "same_value",
+    "student_frame",
 ]

@@ -9,7 +9,6 @@ verdict here depends on real time.
 
 import asyncio
 import inspect
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +21,14 @@ from grader.suite import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
     Operation,
+    describe_frame,
     describe_violation,
     expect_all_awaited,
     expect_equal,
     fail,
+    loop_runs_here,
     ran_one_after_another,
+    student_frame,
 )
 
 TICK = 0.1  # the heartbeat's interval
@@ -64,7 +66,7 @@ class FakeLibrary:
     def legacy_lookup(self, key: str) -> str:
         loop = self.sim.loop
         call = LookupCall(key, Operation(label=f"legacy_lookup({key!r})", start=loop.time()),
-                          on_loop=_loop_runs_here())
+                          on_loop=loop_runs_here())
         call.caller, call.caller_name, call.caller_is_async = _student_caller(self.student_file)
         self.calls.append(call)
         self.sim.operations.append(call.op)
@@ -76,32 +78,13 @@ class FakeLibrary:
         return expected(key)
 
 
-def _loop_runs_here() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def _student_caller(student_file: str) -> tuple[str, str, bool]:
     """(where, function name, is it an async def) of the innermost student frame."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        code = frame.f_code
-        if _resolved(code.co_filename) == student_file:
-            is_async = bool(code.co_flags & inspect.CO_COROUTINE)
-            where = f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
-            return where, code.co_name, is_async
-        frame = frame.f_back
-    return "", "", False
-
-
-def _resolved(filename: str) -> str:
-    try:
-        return str(Path(filename).resolve())
-    except OSError:
-        return filename
+    frame = student_frame(student_file)
+    if frame is None:
+        return "", "", False
+    is_async = bool(frame.f_code.co_flags & inspect.CO_COROUTINE)
+    return describe_frame(frame), frame.f_code.co_name, is_async
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from grader.suite import Operation, expect_equal, fail, ran_one_after_another
+from grader.suite import Operation, expect_equal, fail, loop_runs_here, ran_one_after_another
 
 # -- task 1: the process-pool fake ----------------------------------------------------
 
@@ -54,21 +54,13 @@ def _primes_below(limit: int) -> int:
     return sum(sieve[:limit])
 
 
-def _loop_runs_here() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def counting_fake(limit: int) -> int:
     """Stands in for count_primes. Module level, so a process pool can pickle it by name."""
     value = _primes_below(limit)
     deadline = time.thread_time() + CPU_COST
     while time.thread_time() < deadline:
         pass
-    where = "loop" if _loop_runs_here() else threading.current_thread().name.replace(" ", "_")
+    where = "loop" if loop_runs_here() else threading.current_thread().name.replace(" ", "_")
     with open(WORK_LOG, "a", encoding="utf-8") as log:
         log.write(f"{limit} {os.getpid()} {where}\n")
     return value
@@ -208,7 +200,7 @@ class FakeDrive:
             self.sim.operations.append(op)
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-            if _loop_runs_here():
+            if loop_runs_here():
                 self.on_loop.append(path)
         try:
             time.sleep(READ_DELAYS.get(path, 0.3))  # a violation on the loop, virtual in a thread

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.mixins
-import sys
 import threading
 import types
 from pathlib import Path
@@ -17,6 +16,7 @@ from grader.suite import (
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    student_frame,
 )
 
 # Ten downloads of about a second, each a millisecond longer than the one before, so no
@@ -55,13 +55,8 @@ class FreezeWatch:
         raise LoopFrozen(kind)
 
     def _student_line(self) -> str:
-        frame = sys._getframe(2)
-        wanted = self.student_file.resolve()
-        while frame is not None:
-            if Path(frame.f_code.co_filename).resolve() == wanted:
-                return f" ({self.student_file.name}, line {frame.f_lineno})"
-            frame = frame.f_back
-        return ""
+        frame = student_frame(self.student_file)
+        return f" ({self.student_file.name}, line {frame.f_lineno})" if frame else ""
 
     def check(self) -> None:
         if self.kind:

@@ -11,7 +11,6 @@ schedule on) are caught and explained rather than shown as a bare traceback.
 
 import asyncio
 import inspect
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,14 @@ import pytest
 from grader.suite import (
     FakeIO,
     Operation,
+    describe_frame,
     describe_violation,
     expect_elapsed_at_most,
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    loop_runs_here,
+    student_frame,
 )
 
 
@@ -124,7 +126,7 @@ class BlockingDriver:
         loop = self.sim.loop
         call = BlockingCall(user_id, Operation(label=f"query_user_blocking({user_id})",
                                                start=loop.time()),
-                            on_loop=_loop_runs_here(), caller=self._caller())
+                            on_loop=loop_runs_here(), caller=self._caller())
         self.calls.append(call)
         self.sim.operations.append(call.op)
         try:
@@ -136,31 +138,11 @@ class BlockingDriver:
         return row(user_id)
 
     def _caller(self) -> str:
-        frame = sys._getframe(2)
-        while frame is not None:
-            if _resolved(frame.f_code.co_filename) == self.student_file:
-                return (f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} in "
-                        f"{frame.f_code.co_name}")
-            frame = frame.f_back
-        return ""
+        frame = student_frame(self.student_file)
+        return describe_frame(frame) if frame else ""
 
 
 LEGACY_SECONDS = {n: 0.1 + 0.002 * n for n in range(1, 6)}  # 0.102 s ... 0.110 s
-
-
-def _loop_runs_here() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _resolved(filename: str) -> str:
-    try:
-        return str(Path(filename).resolve())
-    except OSError:
-        return filename
 
 
 @pytest.fixture
