@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader.course import Course, Exercise
 from grader.virtual_loop import VirtualClockLoop
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
+from helpers import REPO
 
 
 def pytest_asyncio_loop_factories(config, item):  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ import pytest
 from grader.course import Exercise
 from grader.launcher import warm_children
 from grader.runner import grade_file
-from tests.conftest import FIXTURES, REPO
+from helpers import FIXTURES, REPO
 
 ATTACKS = FIXTURES / "attacks"
 

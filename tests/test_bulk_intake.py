@@ -12,7 +12,7 @@ import pytest
 
 from grader.bulk.intake import IntakeLimits, Submission, read_submissions
 from grader.course import Course, Exercise
-from tests.conftest import FIXTURES, REPO
+from helpers import FIXTURES, REPO
 
 EX03 = "exercise-03-concurrent-fetch"
 SOLUTION = REPO / "solutions" / EX03 / "fetcher.py"

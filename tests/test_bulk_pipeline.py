@@ -27,8 +27,8 @@ from grader.bulk.run import GRADEBOOK_NAME, resume_command, run_bulk
 from grader.cli import main
 from grader.course import Course, Exercise
 from grader.results import CheckResult, GradeResult
-from tests.conftest import FIXTURES, REPO
-from tests.test_determinism import cores_busy
+from helpers import FIXTURES, REPO
+from helpers.load import cores_busy
 
 EX03 = "exercise-03-concurrent-fetch"
 SOLUTION = (REPO / "solutions" / EX03 / "fetcher.py").read_bytes()

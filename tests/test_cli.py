@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from tests.conftest import REPO
+from helpers import REPO
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from progress_samples import EX03, copy_course, tiny_course, tiny_result
 
 from grader.cli import main
 from grader.course import Course, Exercise
@@ -19,6 +18,7 @@ from grader.errors import MissingFileError
 from grader.progress_store import DB_ENV, ProgressStore
 from grader.results import GradeResult
 from grader.stub_snapshots import pristine_stub, snapshot_path
+from helpers.progress_samples import EX03, copy_course, tiny_course, tiny_result
 
 
 @pytest.fixture

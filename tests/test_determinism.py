@@ -7,36 +7,15 @@ times and the complete feedback text must be identical.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from grader.course import Course, Exercise
 from grader.launcher import warm_children
 from grader.runner import grade_file
 from grader.variants import load_variants
-
-
-def _hog() -> None:
-    while True:
-        pass
-
-
-@contextmanager
-def cores_busy() -> Iterator[None]:
-    hogs = [multiprocessing.get_context("fork").Process(target=_hog, daemon=True)
-            for _ in range((os.cpu_count() or 2) * 2)]
-    for hog in hogs:
-        hog.start()
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.join()
+from helpers.load import cores_busy
 
 
 def _verdicts(jobs: list[tuple[Exercise, Path]]) -> list[list[tuple]]:

@@ -9,7 +9,7 @@ import pytest
 
 from grader.course import Course
 from grader.verify import verify_exercise
-from tests.conftest import REPO
+from helpers import REPO
 
 EXERCISES = [e.name for e in Course(REPO).exercises]
 

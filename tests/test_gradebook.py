@@ -19,7 +19,7 @@ from grader.course import Course, Exercise
 from grader.errors import GradebookError
 from grader.feedback import Feedback
 from grader.results import CheckResult, GradeResult
-from tests.conftest import REPO
+from helpers import REPO
 
 
 def _result(*, score_first: bool = True, durations: tuple[float, float] = (0.01, 0.02),

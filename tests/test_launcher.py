@@ -9,7 +9,7 @@ from grader import launcher
 from grader.course import Exercise
 from grader.runner import grade_file
 from grader.variants import load_variants
-from tests.conftest import FIXTURES
+from helpers import FIXTURES
 
 
 def _verdicts(exercise: Exercise, files):  # type: ignore[no-untyped-def]

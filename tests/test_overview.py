@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from progress_samples import tiny_course, tiny_result
 from rich.console import Console
 
 from grader.course import Course
 from grader.overview import print_overview
 from grader.progress import CourseProgress, build_progress
 from grader.progress_store import ProgressStore
+from helpers.progress_samples import tiny_course, tiny_result
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

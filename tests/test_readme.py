@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.course import Course
-from tests.conftest import REPO
+from helpers import REPO
 
 README = (REPO / "README.md").read_text()
 

@@ -18,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from progress_samples import EX03, REPO, exercise03_result, passing_result
 
 from grader.course import Course
 from grader.errors import MetadataError
@@ -26,6 +25,8 @@ from grader.metadata import load_metadata
 from grader.progress import build_progress
 from grader.progress_store import ProgressStore
 from grader.report_html import render_report
+from helpers import REPO
+from helpers.progress_samples import EX03, exercise03_result, passing_result
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SCREENSHOT = REPO / "docs" / "report-screenshot.png"

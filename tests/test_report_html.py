@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from progress_samples import CONCURRENT, SEQUENTIAL, exercise03_result, timeline, tiny_course
 
 from grader.course import Course
 from grader.history_svg import HistoryPoint, history_svg
@@ -18,6 +17,13 @@ from grader.progress_store import Attempt, ProgressStore
 from grader.report_html import render_report, write_report
 from grader.results import GradeResult
 from grader.timeline_svg import nice_step, timeline_summary, timeline_svg
+from helpers.progress_samples import (
+    CONCURRENT,
+    SEQUENTIAL,
+    exercise03_result,
+    timeline,
+    tiny_course,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -142,7 +148,7 @@ def test_the_history_has_one_column_per_attempt() -> None:
 
 @pytest.fixture
 def course03(tmp_path: Path) -> Course:
-    from progress_samples import copy_course
+    from helpers.progress_samples import copy_course
 
     return copy_course(tmp_path)
 

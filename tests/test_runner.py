@@ -14,7 +14,7 @@ import pytest
 
 from grader.course import Exercise
 from grader.runner import grade_file
-from tests.conftest import FIXTURES
+from helpers import FIXTURES
 
 CASES = sorted(p.name for p in (FIXTURES / "outcomes").iterdir() if p.is_dir())
 

@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from progress_samples import tiny_course, tiny_result
 from rich.console import Console
 
 from grader.course import Course, Exercise
 from grader.errors import MissingFileError, ProgressStoreError
 from grader.results import GradeResult
 from grader.watch import status_line, watch_exercise
+from helpers.progress_samples import tiny_course, tiny_result
 
 
 @pytest.fixture

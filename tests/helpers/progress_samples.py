@@ -12,8 +12,8 @@ from pathlib import Path
 from grader.course import Course, Exercise
 from grader.feedback import Feedback
 from grader.results import CheckResult, GradeResult
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 EX03 = "exercise-03-concurrent-fetch"
 
 SEQUENTIAL = [("a", 0.0, 1.0), ("b", 1.0, 1.5), ("c", 1.5, 2.3)]
