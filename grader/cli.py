@@ -4,7 +4,9 @@
 command is taken as an exercise to grade; ``grade`` alone shows the student's progress.
 
 Commands that keep the progress record import sqlite3, rich and jinja2 inside their
-bodies: ``grade`` starts for every grading, so module level stays light.
+bodies: ``grade`` starts for every grading, so module level stays light. It also stays
+importable anywhere (no POSIX-only module), so that ``main`` can first refuse, in one
+line, a system or Python the grader was never tested on (``platform_check``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import click
 
 from grader.course import Course, find_course
 from grader.errors import GraderError
+from grader.platform_check import check_platform
 
 if TYPE_CHECKING:
     from grader.progress import CourseProgress
@@ -41,6 +44,7 @@ class _DefaultToCheck(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Grade your async/await exercises: `grade exercise-03`, `grade` for your progress."""
+    check_platform()  # before any command imports the runner (POSIX-only, asyncio-bound)
     if ctx.invoked_subcommand is None:
         ctx.invoke(progress_command)
 
