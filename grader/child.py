@@ -26,18 +26,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--canary", type=Path, default=None, help="a planted check file")
     parser.add_argument("--hide", type=Path, action="append", default=[],
                         help="a folder student code must not see (repeatable)")
-    parser.add_argument("--cgroup", type=Path, default=None)
     parser.add_argument("--limits", default="{}", help="JSON of grader.isolation.Limits")
+    parser.add_argument("--sandboxed", action="store_true",
+                        help="started inside a grading sandbox (grader.zygote)")
+    parser.add_argument("--missing", action="append", default=[],
+                        help="a protection the sandbox could not apply (repeatable)")
     args = parser.parse_args(argv)
+    args.suite, args.student = args.suite.resolve(), args.student.resolve()
+    if args.canary is not None:
+        args.canary = args.canary.resolve()
 
-    from grader.isolation import Limits, confine
+    from grader.isolation import Limits, confine, confine_in_sandbox
 
     limits = Limits(**json.loads(args.limits))
     hidden = (args.suite.parent, *args.hide)
 
     def confine_now() -> list[str]:
         # After collection (the suite is imported), before any student code runs.
-        return confine(Path.cwd(), limits, args.cgroup, hidden)
+        if args.sandboxed:
+            return [*args.missing, *confine_in_sandbox(limits, args.suite.parent)]
+        return confine(Path.cwd(), limits, hidden)
 
     import pytest
     import pytest_timeout

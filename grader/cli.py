@@ -295,8 +295,10 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
               help="Gradings to run at once (default: CPU count).")
 @click.option("--regrade", is_flag=True,
               help="Grade everything again instead of resuming from the gradebook.")
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Grade without the bubblewrap sandbox (student code unconfined).")
 def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | None,
-                 regrade: bool) -> None:
+                 regrade: bool, unsafe_no_sandbox: bool) -> None:
     """Grade every student's entry (folder or .zip) in SUBMISSIONS into --out.
 
     Re-running the same command grades only what changed. See docs/bulk-grading.md.
@@ -311,7 +313,7 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
     with BulkProgress(Console(stderr=True, highlight=False)) as progress:
         outcome = run_bulk(course=_course(), submissions=submissions, out=out,
                            exercises=names, workers=workers, regrade=regrade,
-                           listener=progress)
+                           listener=progress, unsafe_no_sandbox=unsafe_no_sandbox)
     print_outcome(make_console(), outcome, out=out,
                   resume=resume_command(submissions, out, names))
     if outcome.summary.interrupted:

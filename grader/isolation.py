@@ -9,8 +9,9 @@ itself first, in this order:
    run's own temporary directory and a fresh ``/dev/shm``, so student code cannot
    rewrite the hidden tests, plant a ``conftest.py`` or ``.pth`` file for the next
    student, or write anywhere else; the network namespace has no usable interface;
-3. a pids cgroup (v1, root only) that caps the number of processes and lets the parent
-   kill every process the student started, even a double-forked ``setsid`` daemon.
+
+This is the fallback for machines where the bubblewrap sandbox (:mod:`grader.sandbox`)
+cannot run; there, :func:`confine_in_sandbox` is all the child does itself.
 
 Doing this in the child rather than in a ``preexec_fn`` keeps process creation safe
 when the parent grades from several threads. Each protection that is not available
@@ -23,12 +24,13 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "confine"]
+__all__ = ["Limits", "confine", "confine_in_sandbox"]
 
 _MiB = 1024 * 1024
 
@@ -52,7 +54,7 @@ class Limits:
     processes: int = 64
 
 
-def confine(workdir: Path, limits: Limits, cgroup: Path | None,
+def confine(workdir: Path, limits: Limits,
             hidden: tuple[Path, ...] = ()) -> list[str]:
     """Apply every available protection; return the ones that could not be applied.
 
@@ -63,14 +65,9 @@ def confine(workdir: Path, limits: Limits, cgroup: Path | None,
     """
     missing: list[str] = []
     _set_rlimits(limits, missing)
-    if cgroup is not None:
-        try:
-            if not _member_of(cgroup):
-                (cgroup / "cgroup.procs").write_text(str(os.getpid()))
-        except OSError:
-            missing.append("process limit (could not join the pids cgroup)")
-    elif os.geteuid() == 0:
-        missing.append("process limit (no pids cgroup available)")
+    if os.geteuid() == 0:
+        missing.append("process limit (root ignores RLIMIT_NPROC; the sandbox's cgroup "
+                       "would cap it)")
     if sys.platform != "linux":
         missing.append("read-only filesystem and no network (need Linux namespaces)")
         return missing
@@ -81,22 +78,19 @@ def confine(workdir: Path, limits: Limits, cgroup: Path | None,
     return missing
 
 
-def _member_of(cgroup: Path) -> bool:
-    """Whether the parent already moved this process into ``cgroup``.
+def confine_in_sandbox(limits: Limits, suite_folder: Path) -> list[str]:
+    """Inside a bubblewrap sandbox: per-process limits, and the suite copy deleted.
 
-    The parent does it right after starting the child, while pytest starts up here:
-    joining a cgroup waits for the kernel (about 10 ms), and that wait then overlaps
-    work instead of adding to every grading.
+    The sandbox already hides the course and makes everything but scratch folders
+    read-only; what is left is the suite this child just imported, which must not be
+    readable by the student's code that runs next.
     """
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return False
-    for line in lines:
-        _hierarchy, controllers, path = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            return path != "/" and str(cgroup).endswith(path)
-    return False
+    missing: list[str] = []
+    _set_rlimits(limits, missing)
+    shutil.rmtree(suite_folder, ignore_errors=True)
+    if suite_folder.exists():
+        missing.append("hidden suite removal")
+    return missing
 
 
 def _set_rlimits(limits: Limits, missing: list[str]) -> None:

@@ -13,9 +13,9 @@ import dataclasses
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,7 +30,7 @@ from grader.isolation import Limits
 from grader.launcher import ChildHandle, launch
 from grader.precompiled import copy_with_bytecode
 from grader.results import STATUSES, CheckResult, GradeResult
-from grader.sandbox import join_cgroup, pids_cgroup
+from grader.sandbox import Cell, CellDead, SandboxUnavailable, lease_cell
 
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
@@ -65,15 +65,27 @@ class GradingCancelled(Exception):
     """Raised by grade_file when its ``cancel`` event was set; nothing was graded."""
 
 
+SANDBOX_MODES = ("auto", "require", "off")
+
+
 def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None,
                time_limit: float | None = None,
-               cancel: threading.Event | None = None) -> GradeResult:
+               cancel: threading.Event | None = None,
+               sandbox: str = "auto", owner: str | None = None) -> GradeResult:
     """Run ``exercise``'s hidden suite against ``module_file`` and return the verdict.
 
     ``time_limit`` overrides the exercise's real-time limit per check (tests use a small
     one so hang fixtures stay fast). Setting ``cancel`` (from another thread) stops the
     grading child at once and raises :class:`GradingCancelled`.
+
+    ``sandbox``: ``"auto"`` grades in a bubblewrap sandbox when the machine has one and
+    otherwise says in the notes that it did not; ``"require"`` raises
+    :class:`SandboxUnavailable` instead; ``"off"`` never uses one. ``owner`` (a
+    student) lets gradings of the same owner reuse a warm sandbox inside
+    :func:`grader.sandbox.shared_cells`.
     """
+    if sandbox not in SANDBOX_MODES:
+        raise ValueError(f"sandbox must be one of {SANDBOX_MODES}")
     if not module_file.is_file():
         raise MissingFileError(
             f"{module_file} does not exist. Check the path, or run 'grade reset' to restore it."
@@ -96,12 +108,15 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         submission = workdir / "submission" / meta.module
         submission.parent.mkdir()
         shutil.copyfile(module_file, submission)
-        reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
-            workdir, suite_copy, canary, submission, Path(meta.module).stem,
-            [c.name for c in meta.checks], per_check, cpu_limit, limits or Limits(),
-            _hidden_from_students(exercise), cancel,
-        )
-    notes = [f"protection not available: {what}" for what in unavailable]
+        limits = limits or Limits()
+        with _Cells(sandbox, owner, limits.processes) as cells:
+            reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
+                workdir, suite_copy, canary, submission, Path(meta.module).stem,
+                [c.name for c in meta.checks], per_check, cpu_limit, limits,
+                _hidden_from_students(exercise), cancel, cells,
+            )
+            unavailable = [*cells.unavailable(), *unavailable]
+    notes = [f"protection not available: {what}" for what in dict.fromkeys(unavailable)]
     checks = _accept(exercise, reported, lost)
     if suspicious:
         notes.insert(0, "flagged for review: " + "; ".join(sorted(set(suspicious))))
@@ -114,6 +129,55 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         duration=time.perf_counter() - started,
         notes=tuple(notes),
     )
+
+
+class _Cells:
+    """The sandbox a grading's children run in, replaced if a child breaks it."""
+
+    def __init__(self, mode: str, owner: str | None, processes: int) -> None:
+        self.mode, self.owner, self.processes = mode, owner, processes
+        self.cell: Cell | None = None
+        self.problem: str | None = None
+        self._lease: contextlib.AbstractContextManager[Cell] | None = None
+        self._leased: Cell | None = None
+
+    def __enter__(self) -> _Cells:
+        if self.mode == "off":
+            self.problem = "sandbox (turned off)"
+            return self
+        try:
+            self._lease = lease_cell(self.owner, self.processes)
+            self.cell = self._leased = self._lease.__enter__()
+        except SandboxUnavailable as exc:
+            self._lease = None
+            if self.mode == "require":
+                raise
+            self.problem = f"sandbox ({exc})"
+        return self
+
+    def current(self) -> Cell | None:
+        """The live cell, a fresh one if a child broke the last (None: no sandbox)."""
+        if self.cell is not None and not self.cell.alive:
+            self.cell = Cell(self.processes)  # not pooled: closed by __exit__
+        return self.cell
+
+    def unavailable(self) -> list[str]:
+        if self.problem:
+            return [self.problem]
+        return list(self.cell.unavailable) if self.cell is not None else []
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lease is not None:
+            self._lease.__exit__(None, None, None)  # the leased cell: kept warm or closed
+        if self.cell is not None and self.cell is not self._leased:
+            self.cell.close()
+
+
+def _live_cell(cells: _Cells) -> Cell | None:
+    try:
+        return cells.current()
+    except SandboxUnavailable as exc:
+        raise GraderError(f"The grading sandbox could not be restarted ({exc}).") from None
 
 
 def _hidden_from_students(exercise: Exercise) -> tuple[Path, ...]:
@@ -150,7 +214,7 @@ def _flagged(check: CheckResult) -> CheckResult:
 def _run_until_every_check_has_a_verdict(
     workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
     checks: list[str], time_limit: float, cpu_limit: float, limits: Limits,
-    hidden: tuple[Path, ...], cancel: threading.Event | None,
+    hidden: tuple[Path, ...], cancel: threading.Event | None, cells: _Cells,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, Feedback]], list[str], list[str]]:
     """Run the suite; if the child dies mid-way, blame the running check and resume.
 
@@ -170,7 +234,7 @@ def _run_until_every_check_has_a_verdict(
             workdir, suite, canary, module_file, module_name, remaining,
             time_limit=limit, cpu_limit=min(cpu_limit, limit / 2),
             hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
-            hidden=hidden, cancel=cancel,
+            hidden=hidden, cancel=cancel, cell=_live_cell(cells),
         )
         events = [r.get("event") for r in outcome.records]
         if "collected" not in events and not outcome.killed_for_time:
@@ -240,120 +304,197 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
     return evidence
 
 
-def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
-               checks: list[str], *, time_limit: float, cpu_limit: float,
-               hard_limit: float, limits: Limits, hidden: tuple[Path, ...],
-               cancel: threading.Event | None = None) -> _ChildOutcome:
-    results_path = workdir / "results.jsonl"
-    output_path = workdir / "output.txt"
-    # A fresh channel per child: a crash can never leave an earlier run's lines behind.
-    results_path.unlink(missing_ok=True)
-    output_path.write_bytes(b"")
-    results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    killed_for_time = False
-    try:
-        with pids_cgroup(limits.processes) as cgroup:
-            argv = [
-                "--suite", str(suite),
-                "--student", str(module_file),
-                "--module-name", module_name,
-                "--time-limit", str(time_limit),
-                "--cpu-limit", str(cpu_limit),
-                "--only", ",".join(checks),
-                "--canary", str(canary),
-                *(arg for path in hidden for arg in ("--hide", str(path))),
-                "--limits", json.dumps(dataclasses.asdict(limits)),
-                *(["--cgroup", str(cgroup)] if cgroup else []),
-            ]
-            process = launch(argv, workdir, output_path, results_path, results_fd)
-            if cgroup is not None:
-                join_cgroup(cgroup, process.pid)  # the child checks, and joins if this failed
+class _Channel:
+    """The read end of the pipe a child reports on: bounded, and never blocking."""
+
+    LIMIT = 8 * 1024 * 1024  # bytes of records one child may send; the rest is ignored
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.data = bytearray()
+        self.offset = 0
+        self.overflowed = False
+
+    def drain(self) -> None:
+        while True:
             try:
-                killed_for_time = _watch(process, results_path, time_limit, hard_limit,
-                                         cancel)
-            finally:
-                _kill_group(process)  # also reaps anything the student left running
-                process.wait()
-    finally:
-        os.close(results_fd)
-    return _ChildOutcome(
-        records=_read_records(results_path),
-        returncode=process.returncode,
-        killed_for_time=killed_for_time,
-        output_tail=_tail(output_path),
-    )
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                return
+            if not chunk:
+                return
+            room = self.LIMIT - len(self.data)
+            if room <= 0:
+                self.overflowed = True
+                continue
+            self.data += chunk[:room]
 
+    def new_events(self) -> list[str]:
+        """Event names of complete lines that arrived since the last call."""
+        end = self.data.rfind(b"\n", self.offset) + 1
+        if end <= self.offset:
+            return []
+        lines = bytes(self.data[self.offset:end]).splitlines()
+        self.offset = end
+        events = []
+        for raw in lines:
+            try:
+                events.append(str(json.loads(raw).get("event")))
+            except (ValueError, AttributeError):
+                continue
+        return events
 
-def _watch(process: ChildHandle, results_path: Path, time_limit: float,
-           hard_limit: float, cancel: threading.Event | None) -> bool:
-    """Wait for the child; True if it had to be stopped for time.
-
-    pytest-timeout's SIGALRM ends ordinary hangs inside the child. This catches the rest
-    (signals blocked, a C call that never returns) per check rather than per run: when a
-    check or the import has been running for its limit plus a grace period, the child
-    is stopped and only that check is blamed.
-    """
-    started = time.monotonic()
-    overrun = time_limit + CHECK_GRACE
-    running_since: float | None = None
-    offset = 0
-    while True:
-        try:
-            process.wait(timeout=POLL_INTERVAL)
-            return False
-        except subprocess.TimeoutExpired:
-            pass
-        if cancel is not None and cancel.is_set():
-            _kill_group(process)
-            raise GradingCancelled("grading cancelled")
-        now = time.monotonic()
-        offset, events = _new_events(results_path, offset)
-        for event in events:
-            if event in ("start", "importing"):
-                running_since = now
-            elif event in ("result", "imported"):
-                running_since = now if event == "imported" else None
-        if now - started > hard_limit or (running_since and now - running_since > overrun):
-            _kill_group(process)
-            return True
-
-
-def _new_events(path: Path, offset: int) -> tuple[int, list[str]]:
-    """Event names of complete lines appended since ``offset``."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        data = handle.read()
-    end = data.rfind(b"\n") + 1
-    events = []
-    for raw in data[:end].splitlines():
-        try:
-            events.append(str(json.loads(raw).get("event")))
-        except (ValueError, AttributeError):
-            continue
-    return offset + end, events
-
-
-def _kill_group(process: ChildHandle) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _read_records(path: Path) -> list[dict[str, Any]]:
-    records = []
-    with open(path, "rb") as handle:
-        for raw in handle:
+    def records(self) -> list[dict[str, Any]]:
+        records = []
+        for raw in bytes(self.data).splitlines():
             try:
                 record = json.loads(raw.decode("utf-8", errors="replace"))
             except ValueError:
                 continue
             if isinstance(record, dict):
                 records.append(record)
-    return records
+        return records
 
 
-def _tail(path: Path) -> str:
-    data = path.read_bytes()[-OUTPUT_TAIL:]
-    return data.decode("utf-8", errors="replace")
+def _job_files(workdir: Path) -> dict[str, bytes]:
+    """The suite copy (with its bytecode), the canary and the submission, by relative path."""
+    files = {}
+    for top in ("suite", "submission"):
+        for path in sorted((workdir / top).rglob("*")):
+            if path.is_file():
+                files[path.relative_to(workdir).as_posix()] = path.read_bytes()
+    return files
+
+
+def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, module_name: str,
+               checks: list[str], *, time_limit: float, cpu_limit: float,
+               hard_limit: float, limits: Limits, hidden: tuple[Path, ...],
+               cancel: threading.Event | None = None,
+               cell: Cell | None = None) -> _ChildOutcome:
+    """Run one child (in ``cell`` when given) and collect what it reported.
+
+    Records travel on a pipe made for this child alone: nothing is left on disk for a
+    later child to read, and a crash can never leave an earlier run's lines behind.
+    """
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    channel = _Channel(read_fd)
+    argv = [
+        "--time-limit", str(time_limit),
+        "--cpu-limit", str(cpu_limit),
+        "--module-name", module_name,
+        "--only", ",".join(checks),
+        "--limits", json.dumps(dataclasses.asdict(limits)),
+    ]
+    try:
+        if cell is not None:
+            try:
+                job = cell.start(_job_files(workdir), [
+                    *argv,
+                    "--suite", suite.relative_to(workdir).as_posix(),
+                    "--student", module_file.relative_to(workdir).as_posix(),
+                    "--canary", canary.relative_to(workdir).as_posix(),
+                ], write_fd)
+            except CellDead as exc:
+                raise GraderError(f"The grading sandbox failed ({exc}).") from None
+            os.close(write_fd)
+            write_fd = -1
+            handle: ChildHandle = _CellChild(cell, job)
+        else:
+            output_path = workdir / "output.txt"
+            output_path.write_bytes(b"")
+            handle = launch([
+                *argv, "--suite", str(suite), "--student", str(module_file),
+                "--canary", str(canary),
+                *(arg for path in hidden for arg in ("--hide", str(path))),
+            ], workdir, output_path, write_fd)
+            os.close(write_fd)
+            write_fd = -1
+        try:
+            killed_for_time = _watch(handle, channel, time_limit, hard_limit, cancel)
+        finally:
+            handle.stop()
+        channel.drain()
+    finally:
+        if write_fd >= 0:
+            os.close(write_fd)
+        os.close(read_fd)
+    return _ChildOutcome(
+        records=channel.records(),
+        returncode=handle.returncode,
+        killed_for_time=killed_for_time,
+        output_tail=handle.output_tail(),
+    )
+
+
+class _CellChild:
+    """A child running in a sandbox cell, seen through the cell's reports."""
+
+    def __init__(self, cell: Cell, job: str) -> None:
+        self.cell, self.job = cell, job
+        self.returncode: int | None = None
+        self._output = ""
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                ended = self.cell.poll_exit(self.job)
+            except CellDead:  # torn down: everything in it is gone, the child too
+                self.returncode = -signal.SIGKILL
+                return self.returncode
+            if ended is not None:
+                self.returncode, self._output = ended.code, ended.output
+        return self.returncode
+
+    def wait_readable(self) -> list[int]:
+        return [self.cell.control.fileno()]
+
+    def stop(self) -> None:
+        if self.returncode is None:
+            ended = self.cell.kill(self.job)
+            self.returncode, self._output = ended.code, ended.output
+
+    def output_tail(self) -> str:
+        return self._output[-OUTPUT_TAIL:]
+
+
+def _watch(process: ChildHandle, channel: _Channel, time_limit: float,
+           hard_limit: float, cancel: threading.Event | None) -> bool:
+    """Wait for the child; True if it had to be stopped for time.
+
+    pytest-timeout's SIGALRM ends ordinary hangs inside the child. This catches the rest
+    (signals blocked, a C call that never returns) per check rather than per run: when a
+    check or the import has been running for its limit plus a grace period, the child
+    is stopped and only that check is blamed. Every wait here is bounded.
+    """
+    started = time.monotonic()
+    overrun = time_limit + CHECK_GRACE
+    running_since: float | None = None
+    while True:
+        with contextlib.suppress(InterruptedError):
+            select.select([channel.fd, *process.wait_readable()], [], [], POLL_INTERVAL)
+        channel.drain()
+        if process.poll() is not None:
+            return False
+        if cancel is not None and cancel.is_set():
+            process.stop()
+            raise GradingCancelled("grading cancelled")
+        now = time.monotonic()
+        for event in channel.new_events():
+            if event in ("start", "importing"):
+                running_since = now
+            elif event in ("result", "imported"):
+                running_since = now if event == "imported" else None
+        if now - started > hard_limit or (running_since and now - running_since > overrun):
+            process.stop()
+            return True
+
+
+def _kill_group(process: ChildHandle) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:

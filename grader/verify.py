@@ -21,9 +21,9 @@ from pathlib import Path
 
 from grader.course import Exercise
 from grader.errors import GraderError
-from grader.launcher import warm_children
 from grader.results import GradeResult
 from grader.runner import grade_file
+from grader.sandbox import shared_cells
 from grader.variants import Variant, load_variants
 
 __all__ = ["ExerciseReport", "verify_course", "verify_exercise"]
@@ -174,11 +174,11 @@ def verify_course(exercises: list[Exercise], *, workers: int | None = None,
 
         def run(job: tuple[ExerciseReport, str, Path, Variant | None]) -> list[str]:
             report, label, path, variant = job
-            result = grade_file(report.exercise, path)
+            result = grade_file(report.exercise, path, owner="course")
             return _grading_problems(report.exercise, label, result, variant)
 
         pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2)
-        with warm_children(), pool:
+        with shared_cells(), pool:
             for job, problems in zip(jobs, pool.map(run, jobs), strict=True):
                 job[0].problems.extend(problems)
                 job[0].gradings += 1

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.course import Course, Exercise
-from grader.launcher import warm_children
 from grader.runner import grade_file
+from grader.sandbox import shared_cells
 from grader.variants import load_variants
 from helpers.load import cores_busy
 
@@ -22,9 +22,9 @@ def _verdicts(jobs: list[tuple[Exercise, Path]]) -> list[list[tuple]]:
     def grade(job: tuple[Exercise, Path]) -> list[tuple]:
         exercise, path = job
         return [(c.name, c.status, c.points, c.sim_elapsed, c.feedback, c.timeline)
-                for c in grade_file(exercise, path).checks]
+                for c in grade_file(exercise, path, owner="course").checks]
 
-    with warm_children(), ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+    with shared_cells(), ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         return list(pool.map(grade, jobs))
 
 

@@ -42,8 +42,8 @@ def test_code_that_does_nothing_earns_nothing(course: Course, tmp_path) -> None:
     reward that (checks about such properties declare `requires` in their metadata)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from grader.launcher import warm_children
     from grader.runner import grade_file
+    from grader.sandbox import shared_cells
 
     jobs = []
     for exercise in course.exercises:
@@ -51,7 +51,7 @@ def test_code_that_does_nothing_earns_nothing(course: Course, tmp_path) -> None:
         module.parent.mkdir()
         module.write_text(_do_nothing(exercise.stub_file.read_text()))
         jobs.append((exercise, module))
-    with warm_children(), ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda job: grade_file(*job, time_limit=2.0), jobs))
+    with shared_cells(), ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: grade_file(*job, time_limit=2.0, owner="course"), jobs))
     rewarded = {r.exercise: [c.name for c in r.checks if c.passed] for r in results if r.score}
     assert rewarded == {}

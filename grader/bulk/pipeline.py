@@ -31,9 +31,9 @@ from typing import Protocol
 from grader.bulk.gradebook import Gradebook, GradingKey, Recorded, suite_hash
 from grader.bulk.intake import ModuleFile, Submission
 from grader.course import Exercise
-from grader.launcher import warm_children
 from grader.results import GradeResult
 from grader.runner import grade_file
+from grader.sandbox import shared_cells
 
 __all__ = ["Job", "Listener", "Plan", "RunSummary", "grade_jobs", "interrupts_deferred",
            "plan_gradings"]
@@ -125,17 +125,22 @@ def plan_gradings(submissions: Sequence[Submission], exercises: Sequence[Exercis
     return plan
 
 
-def grade_in_fresh_folder(job: Job, cancel: threading.Event | None = None) -> GradeResult:
-    """Grade a copy of the student's bytes in a new temporary folder, never in the course."""
+def grade_in_fresh_folder(job: Job, cancel: threading.Event | None = None,
+                          sandbox: str = "require") -> GradeResult:
+    """Grade a copy of the student's bytes in a new temporary folder, never in the course.
+
+    Each student's gradings run in that student's own sandbox, never in another's.
+    """
     with tempfile.TemporaryDirectory(prefix="grade-bulk-") as tmp:
         copy = Path(tmp) / job.exercise.meta.module
         copy.write_bytes(job.module.content)
-        result = grade_file(job.exercise, copy, cancel=cancel)
+        result = grade_file(job.exercise, copy, cancel=cancel, sandbox=sandbox,
+                            owner=job.key.student)
     return dataclasses.replace(result, graded_file=job.module.origin)
 
 
 def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
-               listener: Listener | None = None) -> RunSummary:
+               listener: Listener | None = None, sandbox: str = "require") -> RunSummary:
     """Grade ``plan`` with ``workers`` gradings at once, recording each as it finishes."""
     listener = listener or _Silent()
     summary = RunSummary(planned=plan.gradings, already_recorded=plan.already_recorded)
@@ -147,8 +152,8 @@ def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
             _record(gradebook, summary, job, earlier.result, seconds=0.0,
                     reused_from=earlier.key.student)
             listener.recorded(earlier.result, 1)
-        with warm_children():  # fork each grading from one warm process
-            _grade_groups(plan.groups, gradebook, summary, workers, listener)
+        with shared_cells(keep=2 * workers):  # a warm sandbox per student
+            _grade_groups(plan.groups, gradebook, summary, workers, listener, sandbox)
     except KeyboardInterrupt:
         summary.interrupted = True  # a Ctrl-C while recording the reused verdicts
     summary.seconds = time.perf_counter() - started
@@ -195,11 +200,12 @@ def _record(gradebook: Gradebook, summary: RunSummary, job: Job, result: GradeRe
 
 
 def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSummary,
-                  workers: int, listener: Listener) -> None:
+                  workers: int, listener: Listener, sandbox: str) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade-bulk")
     cancel = threading.Event()
     futures: dict[Future[GradeResult], list[Job]] = {
-        pool.submit(grade_in_fresh_folder, group[0], cancel): group for group in groups
+        pool.submit(grade_in_fresh_folder, group[0], cancel, sandbox): group
+        for group in groups
     }
 
     def settle(future: Future[GradeResult]) -> None:

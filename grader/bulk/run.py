@@ -33,6 +33,7 @@ from grader.bulk.pipeline import (
 )
 from grader.course import Course, Exercise
 from grader.errors import GraderError, SubmissionsError
+from grader.sandbox import sandbox_problem
 
 __all__ = ["GRADEBOOK_NAME", "BulkOutcome", "resume_command", "run_bulk"]
 
@@ -108,8 +109,18 @@ def _only_run(out: Path) -> Iterator[None]:
 def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequence[str] = (),
              workers: int | None = None, regrade: bool = False,
              listener: Listener | None = None,
-             limits: IntakeLimits | None = None) -> BulkOutcome:
-    """Grade every submission in ``submissions`` into ``out``; see the module docstring."""
+             limits: IntakeLimits | None = None,
+             unsafe_no_sandbox: bool = False) -> BulkOutcome:
+    """Grade every submission in ``submissions`` into ``out``; see the module docstring.
+
+    Without a working sandbox this refuses before touching anything, unless
+    ``unsafe_no_sandbox``: grades that count are only given to sandboxed runs.
+    """
+    problem = None if unsafe_no_sandbox else sandbox_problem()
+    if problem:
+        raise SubmissionsError(
+            f"No grading sandbox on this machine: {problem}. Install bubblewrap, or pass "
+            "--unsafe-no-sandbox to grade with student code unconfined (not for real grades).")
     _check_folders(submissions, out)
     chosen, known = _choose_exercises(course, exercises)
     with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook:
@@ -117,7 +128,8 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
                                      limits=limits or IntakeLimits())
         plan = plan_gradings(handed_in, chosen, gradebook, regrade=regrade)
         summary = grade_jobs(plan, gradebook, workers=workers or os.cpu_count() or 2,
-                             listener=listener)
+                             listener=listener,
+                             sandbox="off" if unsafe_no_sandbox else "require")
         outcome = BulkOutcome(summary, handed_in)
         # Verdicts are keyed by the suites as they were when planned; an edit during the
         # run means some may come from the new version, so the next run regrades them.
