@@ -173,9 +173,9 @@ def expect_elapsed_at_most(sim: Simulation, budget: float, *, what: str) -> None
 
 
 def expect_no_pending_tasks(sim: Simulation, *, what: str) -> None:
-    pending = sim.pending_tasks()
+    pending = sim.pending_labels()
     if pending:
-        names = ", ".join(_task_label(t) for t in pending[:3])
+        names = ", ".join(pending[:3])
         fail(
             f"{what} returned while {len(pending)} task(s) it started were still running: "
             f"{names}.",
@@ -208,11 +208,6 @@ def expect_peak_at_most(io: FakeIO, limit: int, *, what: str) -> None:
             "make the extra operations wait their turn.",
             next_step="Guard the operation with an `asyncio.Semaphore(limit)`.",
         )
-
-
-def _task_label(task: asyncio.Task) -> str:
-    coro = task.get_coro()
-    return f"{getattr(coro, '__qualname__', task.get_name())}()"
 
 
 @dataclass

@@ -49,6 +49,7 @@ class FakeIO:
             start=loop.time(),
             task=task.get_name() if task else "",
             in_main_task=task is not None and task is self.sim.main_task,
+            delay=delay,
         )
         self.operations.append(op)
         self.sim.operations.append(op)

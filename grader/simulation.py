@@ -26,7 +26,7 @@ from grader.blocking import TimeGuard
 from grader.feedback import Feedback
 from grader.virtual_loop import DEADLOCK_GRACE, SimulationDeadlock, Violation, VirtualClockLoop
 
-__all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted"]
+__all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted", "task_label"]
 
 DEFAULT_VIRTUAL_LIMIT = 3600.0
 """Simulated seconds after which a run is declared stuck (costs real microseconds)."""
@@ -58,6 +58,7 @@ class Operation:
     outcome: str = "running"  # ok / error / cancelled / running
     task: str = ""
     in_main_task: bool = False
+    delay: float | None = None  # what the fake was told to take; judges check the timeline
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,7 @@ class Simulation:
     operations: list[Operation] = field(default_factory=list)
     budget: float | None = None
     elapsed: float = 0.0
+    started: float = 0.0  # loop time when the last ``run`` began
     main_task: asyncio.Task | None = None
     _loop: VirtualClockLoop | None = None
     _guard: TimeGuard | None = None
@@ -151,7 +153,7 @@ class Simulation:
             raise _not_awaitable(awaitable, what)
         loop = self.loop
         asyncio.set_event_loop(loop)
-        start = loop.time()
+        start = self.started = loop.time()
         task = loop.create_task(self._watched(awaitable), name="check")
         self.main_task = task
         timed_out = False
@@ -198,6 +200,10 @@ class Simulation:
         """Tasks the student's code left running when it returned (the check's own excluded)."""
         return list(self._left_running)
 
+    def pending_labels(self) -> list[str]:
+        """``pending_tasks()`` as the names checks print: ``"poll()"``."""
+        return [task_label(task) for task in self._left_running]
+
     def never_awaited(self) -> list[_Unawaited]:
         """Coroutines created and dropped without ever running, with where they were made."""
         gc.collect()
@@ -218,6 +224,18 @@ class Simulation:
             "budget": self.budget,
             "elapsed": round(self.elapsed, 6),
         }
+
+
+def task_label(task: Any) -> str:
+    """How feedback names a task: its coroutine's qualified name, ``"poll()"``.
+
+    Works on a live ``asyncio.Task`` and on a judge's record of one (``.label``).
+    """
+    label = getattr(task, "label", None)
+    if isinstance(label, str):
+        return label
+    coro = task.get_coro()
+    return f"{getattr(coro, '__qualname__', task.get_name())}()"
 
 
 def _not_awaitable(value: Any, what: str) -> Exception:
