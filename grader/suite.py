@@ -34,8 +34,10 @@ from grader.expectations import (
 )
 from grader.fake_io import FakeIO, SourceFailed
 from grader.feedback import CheckFailed, Feedback, fail
+from grader.judging import FakeIORecord, Repr, SimulationRecord, TaskRecord
 from grader.observation import Ended, observe
-from grader.simulation import Operation, SimulatedTimeout, Simulation
+from grader.observed import judged, observed
+from grader.simulation import Operation, SimulatedTimeout, Simulation, task_label
 from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = [
@@ -45,12 +47,16 @@ __all__ = [
     "CheckFailed",
     "Ended",
     "FakeIO",
+    "FakeIORecord",
     "Feedback",
     "Operation",
+    "Repr",
     "SimulatedTimeout",
     "Simulation",
     "SimulationDeadlock",
+    "SimulationRecord",
     "SourceFailed",
+    "TaskRecord",
     "Violation",
     "VirtualClockLoop",
     "describe_frame",
@@ -62,10 +68,13 @@ __all__ = [
     "expect_no_pending_tasks",
     "expect_peak_at_most",
     "fail",
+    "judged",
     "loop_runs_here",
     "observe",
+    "observed",
     "ran_one_after_another",
     "run_and_cancel",
     "same_value",
     "student_frame",
+    "task_label",
 ]
