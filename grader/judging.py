@@ -33,7 +33,15 @@ from grader.expectations import CancelOutcome
 from grader.fake_io import FakeIO
 from grader.feedback import CheckFailed, Feedback
 from grader.observation import Ended
-from grader.observed import FORMAT, MAX_DEPTH, MAX_INT, MAX_ITEMS, MAX_NODES, MAX_TEXT
+from grader.observed import (
+    FORMAT,
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_NODES,
+    MAX_TEXT,
+)
 from grader.simulation import Operation, _Unawaited
 from grader.virtual_loop import Violation
 
@@ -177,6 +185,7 @@ def decode(data: Any) -> dict[str, Any]:
 class _Decoder:
     def __init__(self) -> None:
         self.nodes = 0
+        self.chars = 0
         self.records: list[Any] = []
 
     def observations(self, data: Any) -> dict[str, Any]:
@@ -238,6 +247,9 @@ class _Decoder:
             raise Malformed(f"expected text, got {type(data).__name__} (at {where})")
         if len(data) > MAX_TEXT:
             raise Malformed(f"text longer than {MAX_TEXT} characters (at {where})")
+        self.chars += len(data)
+        if self.chars > MAX_CHARS:
+            raise Malformed(f"more than {MAX_CHARS} characters of text (at {where})")
         try:
             data.encode("utf-8")
         except UnicodeEncodeError:

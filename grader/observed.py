@@ -31,13 +31,17 @@ from grader.observation import Ended
 from grader.simulation import Operation, Simulation, task_label
 from grader.virtual_loop import Violation
 
-__all__ = ["FORMAT", "MAX_DEPTH", "MAX_ITEMS", "MAX_NODES", "MAX_TEXT", "judged", "observed"]
+__all__ = [
+    "FORMAT", "MAX_CHARS", "MAX_DEPTH", "MAX_ITEMS", "MAX_NODES", "MAX_TEXT", "judged",
+    "observed",
+]
 
 FORMAT = 1
 MAX_ITEMS = 1000  # elements of one list, tuple, set or dict
 MAX_TEXT = 10_000  # characters of one string
 MAX_DEPTH = 16  # nesting of containers and records
 MAX_NODES = 20_000  # values in one check's observations
+MAX_CHARS = 1_000_000  # characters of text in one check's observations
 MAX_INT = 2**63
 
 _SCALARS = (type(None), bool, int, float, str)
@@ -55,7 +59,8 @@ def observed(**values: Any) -> dict[str, Any]:
     """Encode a hidden test's observations for its judge; the test returns the result."""
     encoder = _Encoder()
     return {"format": FORMAT,
-            "values": {str(name)[:100]: encoder.value(v, 0) for name, v in values.items()}}
+            "values": {encoder.text(str(name)[:100]): encoder.value(v, 0)
+                       for name, v in values.items()}}
 
 
 def judged(judge: Callable[[dict[str, Any]], None], **values: Any) -> dict[str, Any]:
@@ -73,6 +78,15 @@ def judged(judge: Callable[[dict[str, Any]], None], **values: Any) -> dict[str, 
 class _Encoder:
     def __init__(self) -> None:
         self.nodes = 0
+        self.chars = 0
+
+    def text(self, text: str) -> str:
+        """A string that always passes the parent's checks: valid UTF-8, within budget."""
+        text = text[:max(0, min(MAX_TEXT, MAX_CHARS - self.chars))]
+        if not _valid_text(text):
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        self.chars += len(text)
+        return text
 
     def value(self, value: Any, depth: int) -> Any:
         self.nodes += 1
@@ -127,17 +141,17 @@ class _Encoder:
             return value if -MAX_INT <= value <= MAX_INT else self.as_repr(value)
         if isinstance(value, float):
             return value if math.isfinite(value) else self.as_repr(value)
-        if len(value) > MAX_TEXT or not _valid_text(value):
+        if len(value) > min(MAX_TEXT, MAX_CHARS - self.chars) or not _valid_text(value):
             return self.as_repr(value)
-        return value
+        return self.text(value)
 
     def as_repr(self, value: Any) -> dict[str, Any]:
         try:
             text = _repr.repr(value)
         except Exception as exc:  # a student's __repr__ that raises
             text = f"<{type(value).__name__} object (repr failed: {type(exc).__name__})>"
-        return {"t": "repr", "type": _text(type(value).__qualname__),
-                "text": _text(text)}
+        return {"t": "repr", "type": self.text(type(value).__qualname__),
+                "text": self.text(text)}
 
     def number(self, value: Any) -> float | int | None:
         if value is None or type(value) is bool:
@@ -157,9 +171,9 @@ class _Encoder:
         except Exception:
             message = ""
         encoded: dict[str, Any] = {
-            "t": "error", "type": _text(kind.__qualname__), "module": _text(kind.__module__),
-            "message": _text(message),
-            "bases": [[_text(c.__module__), _text(c.__qualname__)]
+            "t": "error", "type": self.text(kind.__qualname__),
+            "module": self.text(kind.__module__), "message": self.text(message),
+            "bases": [[self.text(c.__module__), self.text(c.__qualname__)]
                       for c in kind.__mro__[1:11] if issubclass(c, BaseException)],
         }
         args = getattr(error, "args", ())
@@ -167,7 +181,7 @@ class _Encoder:
                 and all(type(a) in _SCALARS for a in args)):
             encoded["args"] = [self.scalar(a) for a in args]
         if isinstance(error, BaseExceptionGroup):
-            encoded["group"] = _text(str(error.message))
+            encoded["group"] = self.text(str(error.message))
             encoded["exceptions"] = [self.value(e, depth + 1)
                                      for e in error.exceptions[:MAX_ITEMS]]
         return encoded
@@ -183,7 +197,7 @@ class _Encoder:
             "operations": self.operations(sim.operations),
             "violations": [self.violation(v) for v in sim.violations[:MAX_ITEMS]],
             "pending": [self.task(t) for t in sim.pending_tasks()[:MAX_ITEMS]],
-            "never_awaited": [{"name": _text(u.name), "where": _text(u.where)}
+            "never_awaited": [{"name": self.text(u.name), "where": self.text(u.where)}
                               for u in sim.never_awaited()[:MAX_ITEMS]],
         }
 
@@ -192,19 +206,20 @@ class _Encoder:
         return [self.operation(op) for op in operations[:MAX_ITEMS]]
 
     def operation(self, op: Operation) -> dict[str, Any]:
-        return {"t": "operation", "label": _text(str(op.label)),
+        return {"t": "operation", "label": self.text(str(op.label)),
                 "start": self.number(op.start), "end": self.number(op.end),
-                "outcome": _text(str(op.outcome)), "task": _text(str(op.task)),
+                "outcome": self.text(str(op.outcome)), "task": self.text(str(op.task)),
                 "in_main_task": bool(op.in_main_task), "delay": self.number(op.delay)}
 
     def violation(self, violation: Violation) -> dict[str, Any]:
-        return {"t": "violation", "kind": _text(str(violation.kind)),
+        return {"t": "violation", "kind": self.text(str(violation.kind)),
                 "seconds": self.number(violation.seconds), "at": self.number(violation.at),
-                "where": _text(str(violation.where)), "detail": _text(str(violation.detail))}
+                "where": self.text(str(violation.where)),
+                "detail": self.text(str(violation.detail))}
 
     def task(self, task: asyncio.Task) -> dict[str, Any]:
         done = task.done()
-        return {"t": "task", "label": _text(task_label(task)), "done": done,
+        return {"t": "task", "label": self.text(task_label(task)), "done": done,
                 "cancelled": done and task.cancelled(), "cancelling": task.cancelling()}
 
 
@@ -226,8 +241,3 @@ def _valid_text(text: str) -> bool:
         return False
     return True
 
-
-def _text(text: str) -> str:
-    """A string that always passes the parent's checks: valid UTF-8, capped."""
-    text = text[:MAX_TEXT]
-    return text if _valid_text(text) else text.encode("utf-8", "replace").decode("utf-8")

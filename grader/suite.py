@@ -8,12 +8,18 @@ by :mod:`grader.plugin`), marked with its task number::
         io = FakeIO(sim, {"a": 1.0, "b": 0.5, "c": 0.8})
         student.replace("fetch", io.fetch)
         sim.run(student.fetch_all(["a", "b", "c"]), what="fetch_all")
-        expect_elapsed_at_most(sim, 1.2, what="fetch_all")
+        return judged(judge_fetches_run_concurrently, sim=sim, io=io)
+
+    def judge_fetches_run_concurrently(seen):
+        expect_elapsed_at_most(seen["sim"], 1.2, what="fetch_all")
 
 ``sim.run`` drives the student's coroutine on a virtual clock; ``observe`` does the same
 but records how and when the call ended (value or error, simulated time, operations,
 tasks left running) for checks about deadlines and cancellation; the ``expect_*``
-helpers fail with teaching messages; ``fail`` writes one by hand.
+helpers fail with teaching messages; ``fail`` writes one by hand. The test returns
+its plain observations (``observed``, or ``judged`` to judge them here first), and its
+``judge_<check>`` confirms the pass in the grading parent, where no student code runs
+(``docs/authoring.md``, "Judges").
 """
 
 from grader.blocking import describe_frame, loop_runs_here, student_frame

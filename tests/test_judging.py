@@ -193,6 +193,14 @@ def test_malformed_observations_are_named(data: Any, words: str) -> None:
         decode(data)
 
 
+def test_text_is_capped_in_the_child_and_rejected_past_the_cap_in_the_parent() -> None:
+    many = ["x" * 9000] * 200
+    seen = round_trip(many=many)  # 1.8 million characters: the tail is cut, not sent
+    assert seen["many"][:100] == many[:100] and isinstance(seen["many"][-1], Repr)
+    with pytest.raises(Malformed, match="characters of text"):
+        decode(forged({"t": "list", "v": many}))
+
+
 def test_deep_nesting_is_rejected() -> None:
     value: Any = 1
     for _ in range(40):
