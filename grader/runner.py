@@ -27,6 +27,7 @@ from grader.course import Exercise
 from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
 from grader.isolation import Limits
+from grader.judging import NO_JUDGE, Flagged, confirm
 from grader.launcher import ChildHandle, launch
 from grader.precompiled import copy_with_bytecode
 from grader.results import STATUSES, CheckResult, GradeResult
@@ -117,7 +118,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
             )
             unavailable = [*cells.unavailable(), *unavailable]
     notes = [f"protection not available: {what}" for what in dict.fromkeys(unavailable)]
-    checks = _accept(exercise, reported, lost)
+    checks = _accept(exercise, reported, lost, suspicious)
     if suspicious:
         notes.insert(0, "flagged for review: " + "; ".join(sorted(set(suspicious))))
         checks = [_flagged(c) for c in checks]
@@ -524,8 +525,14 @@ def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:
 
 
 def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
-            lost: dict[str, tuple[str, Feedback]]) -> list[CheckResult]:
-    """One result per metadata check; only a reported ``passed`` earns points."""
+            lost: dict[str, tuple[str, Feedback]],
+            flags: list[str]) -> list[CheckResult]:
+    """One result per metadata check; only a ``passed`` that its judge confirms earns points.
+
+    A failure the child reports is taken as it is (forging one only costs the student),
+    but a pass is decided here, by the suite's judge on the check's plain observations,
+    where no student code runs. Evidence of forgery is added to ``flags``.
+    """
     results: list[CheckResult] = []
     for check in exercise.meta.checks:
         record = reported.get(check.name)
@@ -541,6 +548,8 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
         if status not in STATUSES:
             status = "error"
         feedback = record.get("feedback")
+        if status == "passed":
+            status, feedback = _confirmed(exercise, check.name, record.get("observed"), flags)
         results.append(
             CheckResult(
                 name=check.name,
@@ -557,6 +566,26 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
             )
         )
     return _apply_requirements(exercise, results)
+
+
+def _confirmed(exercise: Exercise, check: str, observations: Any,
+               flags: list[str]) -> tuple[str, dict[str, Any] | None]:
+    """The judge's verdict on a check the child reported as passed."""
+    try:
+        # The course's own suite file, never the copy the child saw.
+        verdict = confirm(exercise.suite_file, check, observations)
+    except Flagged as flagged:
+        flags.append(f"{check}: {flagged}")
+        return "error", None
+    if verdict is NO_JUDGE:
+        return "error", Feedback(
+            "This check has no judge to confirm it outside your code's process, so it "
+            "earns nothing.",
+            next_step="Tell your instructor: the hidden suite needs a judge for this check.",
+        ).to_dict()
+    if verdict is not None:
+        return "failed", verdict.to_dict()
+    return "passed", None
 
 
 def _apply_requirements(exercise: Exercise, results: list[CheckResult]) -> list[CheckResult]:
