@@ -5,6 +5,10 @@ observer and writes down, the instant it returns or raises, the simulated time, 
 of each fake download and the tasks not yet finished. Looking only after ``sim.run`` would
 be too late: the loop runs one more round before it stops, and in that round a task that
 was merely *asked* to cancel gets to finish, which would hide a missing drain.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on the plain observations (the ``Ended`` record, the reports),
+where no student code runs. Only the judges' conditions earn points.
 """
 
 from __future__ import annotations
@@ -15,7 +19,16 @@ from typing import Any
 
 import pytest
 
-from grader.suite import Ended, FakeIO, SourceFailed, fail, observe, same_value
+from grader.suite import (
+    Ended,
+    FakeIO,
+    SourceFailed,
+    fail,
+    judged,
+    observe,
+    same_value,
+    task_label,
+)
 
 EPS = 1e-6
 LIMIT = 1.2
@@ -62,9 +75,16 @@ def reraise_unexpected(ended: Ended, what: str) -> None:
     raise error
 
 
-def _task_label(task: asyncio.Task) -> str:
-    coro = task.get_coro()
-    return f"{getattr(coro, '__qualname__', task.get_name())}()"
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_suite_delays(ended: Ended, delays: dict[str, float]) -> None:
+    """Every fetch the call made took the delay this suite gave it, not one of its own."""
+    for label, op in ended.ops.items():
+        if label in delays and op.delay != delays[label]:
+            impossible(f"fetch {label!r} was told {op.delay} s, not {delays[label]} s")
 
 
 def _slow_ones_ran_to_the_end(ended: Ended, delays: dict[str, float]) -> bool:
@@ -148,22 +168,40 @@ def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: 
 # -- task 1 --------------------------------------------------------------------------------
 
 
+def within(delays: dict[str, float], *, failing: bool = False) -> str:
+    what = f"`fetch_within({list(delays)!r}, {LIMIT})`"
+    return what + (" with 'e' failing at 0.3 s" if failing else "")
+
+
+def call_within(sim, student, delays: dict[str, float],
+                failing: dict[str, BaseException] | None = None) -> Ended:
+    sources = list(delays)
+    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
+                 what=within(delays, failing=bool(failing)), delays=delays, failing=failing)
+    return ended
+
+
 @pytest.mark.task(1)
 def test_keeps_what_finished_in_time(student, sim):
-    sources = list(MIXED)
-    what = f"`fetch_within({sources!r}, {LIMIT})`"
-    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
-                 what=what, delays=MIXED)
-    expect_kept(ended, what, delays=MIXED, returns_at=LIMIT,
+    ended = call_within(sim, student, MIXED)
+    return judged(judge_keeps_what_finished_in_time, ended=ended)
+
+
+def judge_keeps_what_finished_in_time(seen):
+    expect_suite_delays(seen["ended"], MIXED)
+    expect_kept(seen["ended"], within(MIXED), delays=MIXED, returns_at=LIMIT,
                 expected={"a": "data from a", "c": "data from c"})
 
 
 @pytest.mark.task(1)
 def test_cancels_and_drains_the_rest(student, sim):
-    sources = list(MIXED)
-    what = f"`fetch_within({sources!r}, {LIMIT})`"
-    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
-                 what=what, delays=MIXED)
+    ended = call_within(sim, student, MIXED)
+    return judged(judge_cancels_and_drains_the_rest, ended=ended)
+
+
+def judge_cancels_and_drains_the_rest(seen):
+    ended, what = seen["ended"], within(MIXED)
+    expect_suite_delays(ended, MIXED)
     reraise_unexpected(ended, what)
     late = [s for s, d in MIXED.items() if d > LIMIT]  # 'b' and 'd'
     ops = {s: ended.ops.get(s) for s in late}
@@ -209,7 +247,7 @@ def test_cancels_and_drains_the_rest(student, sim):
             "asyncio.gather(*pending, return_exceptions=True) before returning.",
         )
     if ended.unfinished:
-        names = ", ".join(_task_label(t) for t in ended.unfinished[:3])
+        names = ", ".join(task_label(t) for t in ended.unfinished[:3])
         fail(
             f"Called {what}; when it returned at {ended.at:.1f} s, "
             f"{len(ended.unfinished)} task(s) it started were still running: {names}.",
@@ -222,20 +260,25 @@ def test_cancels_and_drains_the_rest(student, sim):
 
 @pytest.mark.task(1)
 def test_returns_early_when_all_finish(student, sim):
-    sources = list(ALL_FAST)
-    what = f"`fetch_within({sources!r}, {LIMIT})`"
-    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
-                 what=what, delays=ALL_FAST)
-    expect_kept(ended, what, delays=ALL_FAST, returns_at=0.8,
+    ended = call_within(sim, student, ALL_FAST)
+    return judged(judge_returns_early_when_all_finish, ended=ended)
+
+
+def judge_returns_early_when_all_finish(seen):
+    expect_suite_delays(seen["ended"], ALL_FAST)
+    expect_kept(seen["ended"], within(ALL_FAST), delays=ALL_FAST, returns_at=0.8,
                 expected={"a": "data from a", "c": "data from c"})
 
 
 @pytest.mark.task(1)
 def test_failed_source_left_out(student, sim):
-    sources = list(WITH_FAILURE)
-    what = f"`fetch_within({sources!r}, {LIMIT})` with 'e' failing at 0.3 s"
-    ended = call(sim, student, lambda: student.fetch_within(list(sources), LIMIT),
-                 what=what, delays=WITH_FAILURE, failing={"e": SourceFailed("'e' is down")})
+    ended = call_within(sim, student, WITH_FAILURE, {"e": SourceFailed("'e' is down")})
+    return judged(judge_failed_source_left_out, ended=ended)
+
+
+def judge_failed_source_left_out(seen):
+    ended, what = seen["ended"], within(WITH_FAILURE, failing=True)
+    expect_suite_delays(ended, WITH_FAILURE)
     if isinstance(ended.error, SourceFailed):
         fail(
             f"Called {what}; it raised SourceFailed at {ended.at:.1f} s: the error of the "
@@ -252,9 +295,13 @@ def test_failed_source_left_out(student, sim):
 # -- task 2 --------------------------------------------------------------------------------
 
 
-def run_with_progress(sim, student) -> tuple[Ended, list[tuple[Any, Any, float]], str]:
+PROGRESS_CALL = f"`fetch_with_progress({list(PROGRESS)!r}, report)`"
+
+
+def run_with_progress(sim, student) -> tuple[Ended, list[tuple[Any, Any, float]]]:
+    """Call fetch_with_progress; its Ended and the (source, result, seconds) reported."""
     sources = list(PROGRESS)
-    what = f"`fetch_with_progress({sources!r}, report)`"
+    what = PROGRESS_CALL
     reports: list[tuple[Any, Any, float]] = []
     began: list[float] = []
 
@@ -266,7 +313,18 @@ def run_with_progress(sim, student) -> tuple[Ended, list[tuple[Any, Any, float]]
         return student.fetch_with_progress(list(sources), report)
 
     ended = call(sim, student, make, what=what, delays=PROGRESS)
-    return ended, reports, what
+    return ended, reports
+
+
+def expect_reports_on_the_timeline(ended: Ended, reports: list) -> None:
+    """Reports come in clock order, none before its fetch ended (once each names its own)."""
+    times = [t for _, _, t in reports]
+    if times != sorted(times):
+        impossible(f"reports out of clock order: {times[:5]}")
+    for source, _, moment in reports:
+        op = ended.ops.get(source) if isinstance(source, str) else None
+        if op is not None and op.end is not None and ended.when(op.end) > moment + EPS:
+            impossible(f"{source!r} reported at {moment} s, before its fetch ended")
 
 
 def _finish_order() -> list[str]:
@@ -275,7 +333,13 @@ def _finish_order() -> list[str]:
 
 @pytest.mark.task(2)
 def test_results_in_completion_order(student, sim):
-    ended, _, what = run_with_progress(sim, student)
+    ended, _ = run_with_progress(sim, student)
+    return judged(judge_results_in_completion_order, ended=ended)
+
+
+def judge_results_in_completion_order(seen):
+    ended, what = seen["ended"], PROGRESS_CALL
+    expect_suite_delays(ended, PROGRESS)
     reraise_unexpected(ended, what)
     expected = [f"data from {s}" for s in _finish_order()]
     in_input_order = [f"data from {s}" for s in PROGRESS]
@@ -300,7 +364,13 @@ def test_results_in_completion_order(student, sim):
 
 @pytest.mark.task(2)
 def test_progress_reported_as_each_finishes(student, sim):
-    ended, reports, what = run_with_progress(sim, student)
+    ended, reports = run_with_progress(sim, student)
+    return judged(judge_progress_reported_as_each_finishes, ended=ended, reports=reports)
+
+
+def judge_progress_reported_as_each_finishes(seen):
+    ended, reports, what = seen["ended"], seen["reports"], PROGRESS_CALL
+    expect_suite_delays(ended, PROGRESS)
     reraise_unexpected(ended, what)
     said = ", ".join(f"({s!r}, {r!r}) at {t:.1f} s" for s, r, t in reports) or "nothing"
     if len(reports) != len(PROGRESS):
@@ -346,3 +416,4 @@ def test_progress_reported_as_each_finishes(student, sim):
             next_step="Report each result the moment its fetch completes "
             "(asyncio.as_completed gives them to you in that order).",
         )
+    expect_reports_on_the_timeline(ended, reports)
