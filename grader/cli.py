@@ -306,9 +306,10 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
     from rich.console import Console
 
     from grader.bulk.progress import BulkProgress, print_outcome
-    from grader.bulk.run import resume_command, run_bulk
+    from grader.bulk.run import require_sandbox, resume_command, run_bulk
     from grader.terminal import make_console
 
+    require_sandbox(unsafe_no_sandbox)
     names = [n.strip() for n in exercises.split(",") if n.strip()]
     with BulkProgress(Console(stderr=True, highlight=False)) as progress:
         outcome = run_bulk(course=_course(), submissions=submissions, out=out,

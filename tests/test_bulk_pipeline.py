@@ -335,3 +335,24 @@ def test_a_ctrl_c_after_the_last_grading_waits_for_the_outputs() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1.0)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_without_a_sandbox_bulk_refuses_unless_told_it_is_unsafe(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import sandbox
+
+    monkeypatch.setattr(sandbox, "_problem", ["bubblewrap is not installed"])
+    subs = _class(tmp_path / "subs", {"ana": SOLUTION, "ben": STUB})
+    out = tmp_path / "results"
+    args = ["bulk", str(subs), "--out", str(out), "--exercises", "03"]
+    refused = CliRunner().invoke(main, args, env={"GRADER_COURSE": str(REPO)})
+    assert refused.exit_code == 2
+    assert "No grading sandbox" in refused.output and "--unsafe-no-sandbox" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+    unsafe = CliRunner().invoke(main, [*args, "--unsafe-no-sandbox"],
+                                env={"GRADER_COURSE": str(REPO)})
+    assert unsafe.exit_code == 0, unsafe.output
+    summary = json.loads((out / "results.json").read_text())
+    assert "sandbox (turned off)" in json.dumps(summary)

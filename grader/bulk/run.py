@@ -106,6 +106,15 @@ def _only_run(out: Path) -> Iterator[None]:
         yield
 
 
+def require_sandbox(unsafe_no_sandbox: bool) -> None:
+    """Grades that count come only from sandboxed runs: refuse unless told otherwise."""
+    problem = None if unsafe_no_sandbox else sandbox_problem()
+    if problem:
+        raise SubmissionsError(
+            f"No grading sandbox on this machine: {problem}. Install bubblewrap, or pass "
+            "--unsafe-no-sandbox to grade with student code unconfined (not for real grades).")
+
+
 def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequence[str] = (),
              workers: int | None = None, regrade: bool = False,
              listener: Listener | None = None,
@@ -116,11 +125,7 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
     Without a working sandbox this refuses before touching anything, unless
     ``unsafe_no_sandbox``: grades that count are only given to sandboxed runs.
     """
-    problem = None if unsafe_no_sandbox else sandbox_problem()
-    if problem:
-        raise SubmissionsError(
-            f"No grading sandbox on this machine: {problem}. Install bubblewrap, or pass "
-            "--unsafe-no-sandbox to grade with student code unconfined (not for real grades).")
+    require_sandbox(unsafe_no_sandbox)
     _check_folders(submissions, out)
     chosen, known = _choose_exercises(course, exercises)
     with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook:
