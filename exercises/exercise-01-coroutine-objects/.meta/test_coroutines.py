@@ -3,6 +3,11 @@
 The listeners and jobs handed to the student's code are instrumented: each notes in a
 dict when its body actually runs, so "called but never awaited" shows up as a body that
 never ran, next to the "never awaited" warning the simulation collects.
+
+Each test runs the student's code and ends with ``return judged(judge_<check>, ...)``:
+what crosses is plain (kind_of's answers, the listeners' inboxes, how often each job's
+body ran, the results with coroutine objects as the text of their repr), and only the
+judges' conditions earn points.
 """
 
 import asyncio
@@ -15,10 +20,12 @@ from typing import Any
 import pytest
 
 from grader.suite import (
+    Repr,
     Simulation,
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
 )
 
 # -- samples for kind_of ---------------------------------------------------------------
@@ -66,18 +73,31 @@ def kind_misconception(expected: str, actual: object) -> str:
             "recognises is a 'function' (if callable) or a 'value'.")
 
 
-def expect_kinds(student, cases: list[tuple[object, str, str, str]]) -> None:
-    """cases: (object, how the call is shown, what the object is, the expected answer)."""
-    for obj, shown, described, expected in cases:
-        actual = student.kind_of(obj)
-        if actual != expected:
-            where = f", where {described}" if described else ""
-            fail(
-                f"Called `kind_of({shown})`{where}; it returned {actual!r}, but "
-                f"{expected!r} was expected.",
-                misconception=kind_misconception(expected, actual),
-                next_step=KIND_NEXT_STEP,
-            )
+def expect_kind(actual: object, case: tuple[str, str, str]) -> None:
+    """case: (how the call is shown, what the object is, the expected answer)."""
+    shown, described, expected = case
+    if actual != expected:
+        where = f", where {described}" if described else ""
+        fail(
+            f"Called `kind_of({shown})`{where}; it returned {actual!r}, but "
+            f"{expected!r} was expected.",
+            misconception=kind_misconception(expected, actual),
+            next_step=KIND_NEXT_STEP,
+        )
+
+
+def ask_kinds(student, objects: list[object], cases: list[tuple[str, str, str]]) -> list:
+    """kind_of's answer for each object, failing here at the first wrong one."""
+    answers = []
+    for obj, case in zip(objects, cases, strict=True):
+        answers.append(student.kind_of(obj))
+        expect_kind(answers[-1], case)
+    return answers
+
+
+def expect_kinds(answers: list, cases: list[tuple[str, str, str]]) -> None:
+    for actual, case in zip(answers, cases, strict=True):
+        expect_kind(actual, case)
 
 
 # -- instrumented listeners and jobs ------------------------------------------------------
@@ -180,40 +200,60 @@ def close_coroutines(values: object) -> None:
                 value.close()
 
 
-# -- Task 1 -------------------------------------------------------------------------------
+# -- Task 1 ----------------------------------------------------------------------------------
+
+COROUTINE_KINDS = [  # (how the call is shown, what the object is, the expected answer)
+    ("download", "`download` is an `async def` function", "coroutine function"),
+    ("Client().fetch", "`fetch` is an `async def` method", "coroutine function"),
+    ("download()", "`download()` is what calling that function returned", "coroutine"),
+]
+OTHER_KINDS = [
+    ("numbers", "`numbers` is a `def` whose body contains `yield`", "generator function"),
+    ("numbers()", "`numbers()` is what calling that function returned", "generator"),
+    ("(n for n in range(3))", "", "generator"),
+    ("greet", "`greet` is a plain `def` returning 'hi'", "function"),
+    ("lambda text: text", "", "function"),
+    ("len", "", "function"),
+    ("42", "", "value"),
+    ("'hi'", "", "value"),
+    ("[1, 2]", "", "value"),
+]
 
 
 @pytest.mark.task(1)
 def test_tells_coroutine_functions_from_coroutines(student):
     coroutine = download()
     try:
-        expect_kinds(student, [
-            (download, "download", "`download` is an `async def` function",
-             "coroutine function"),
-            (Client().fetch, "Client().fetch", "`fetch` is an `async def` method",
-             "coroutine function"),
-            (coroutine, "download()", "`download()` is what calling that function returned",
-             "coroutine"),
-        ])
+        answers = ask_kinds(student, [download, Client().fetch, coroutine], COROUTINE_KINDS)
     finally:
         coroutine.close()
+    return judged(judge_tells_coroutine_functions_from_coroutines, answers=answers)
+
+
+def judge_tells_coroutine_functions_from_coroutines(seen):
+    expect_kinds(seen["answers"], COROUTINE_KINDS)
 
 
 @pytest.mark.task(1)
 def test_tells_generators_callables_and_values_apart(student):
-    expect_kinds(student, [
-        (numbers, "numbers", "`numbers` is a `def` whose body contains `yield`",
-         "generator function"),
-        (numbers(), "numbers()", "`numbers()` is what calling that function returned",
-         "generator"),
-        ((n for n in range(3)), "(n for n in range(3))", "", "generator"),
-        (greet, "greet", "`greet` is a plain `def` returning 'hi'", "function"),
-        (lambda text: text, "lambda text: text", "", "function"),
-        (len, "len", "", "function"),
-        (42, "42", "", "value"),
-        ("hi", "'hi'", "", "value"),
-        ([1, 2], "[1, 2]", "", "value"),
-    ])
+    objects = [numbers, numbers(), (n for n in range(3)), greet, lambda text: text, len,
+               42, "hi", [1, 2]]
+    answers = ask_kinds(student, objects, OTHER_KINDS)
+    return judged(judge_tells_generators_callables_and_values_apart, answers=answers)
+
+
+def judge_tells_generators_callables_and_values_apart(seen):
+    expect_kinds(seen["answers"], OTHER_KINDS)
+
+
+NEVER_CALL = dict(
+    misconception="Calling something to find out what it is runs it: a plain function does "
+    "its work (here an email goes out), and an `async def` hands you a coroutine that is "
+    "then thrown away without being awaited. The inspect functions look at the object "
+    "without calling it.",
+    next_step="Decide from the object itself (inspect.iscoroutinefunction and friends, "
+    "callable()), never by calling it.",
+)
 
 
 @pytest.mark.task(1)
@@ -228,51 +268,65 @@ def test_never_calls_what_it_inspects(student, sim):
         calls.append("charge_card")
 
     named(charge_card, "charge_card")
-    misconception = (
-        "Calling something to find out what it is runs it: a plain function does its "
-        "work (here an email goes out), and an `async def` hands you a coroutine that is "
-        "then thrown away without being awaited. The inspect functions look at the "
-        "object without calling it."
-    )
-    next_step = ("Decide from the object itself (inspect.iscoroutinefunction and friends, "
-                 "callable()), never by calling it.")
     for obj in (send_email, charge_card):
         student.kind_of(obj)
-        if calls:
-            fail(
-                "`kind_of(send_email)` called send_email, so its body ran and the email "
-                "went out.",
-                misconception=misconception, next_step=next_step,
-            )
-    dropped = sim.never_awaited()
+        expect_nothing_called(calls)
+    return judged(judge_never_calls_what_it_inspects, calls=list(calls), sim=sim)
+
+
+def expect_nothing_called(calls: list[str]) -> None:
+    if calls:
+        fail(
+            "`kind_of(send_email)` called send_email, so its body ran and the email "
+            "went out.", **NEVER_CALL,
+        )
+
+
+def judge_never_calls_what_it_inspects(seen):
+    expect_nothing_called(seen["calls"])
+    dropped = seen["sim"].never_awaited()
     if dropped:
         fail(
             "`kind_of(charge_card)` called the `async def` function charge_card to see what "
             "came back, then dropped the coroutine it got without awaiting it (Python "
-            f"warned: coroutine '{dropped[0].name}' was never awaited).",
-            misconception=misconception, next_step=next_step,
+            f"warned: coroutine '{dropped[0].name}' was never awaited).", **NEVER_CALL,
         )
 
 
 # -- Task 2 -------------------------------------------------------------------------------
 
 MESSAGE = "server restarted"
+# (name, is it `async def`, does it accept the message)
+ALERTED = [("write_log", False, True), ("send_push", True, True), ("send_sms", True, False),
+           ("audit", False, False)]
+COUNTED = [("write_log", False, True), ("audit", False, False), ("send_push", True, True),
+           ("send_sms", True, False), ("send_fax", True, False)]
+
+
+def notify_call(listeners: list[tuple[str, bool, bool]]) -> str:
+    return f"notify_all([{', '.join(name for name, _, _ in listeners)}], {MESSAGE!r})"
+
+
+def make_listeners(listeners: list[tuple[str, bool, bool]],
+                   inbox: dict[str, list]) -> list[Callable]:
+    return [listener(name, is_async=is_async, accepts=accepts, inbox=inbox)
+            for name, is_async, accepts in listeners]
 
 
 @pytest.mark.task(2)
 def test_async_listeners_really_run(student, sim):
     inbox: dict[str, list] = {}
-    listeners = [
-        listener("write_log", is_async=False, accepts=True, inbox=inbox),
-        listener("send_push", is_async=True, accepts=True, inbox=inbox),
-        listener("send_sms", is_async=True, accepts=False, inbox=inbox),
-        listener("audit", is_async=False, accepts=False, inbox=inbox),
-    ]
-    call = f"notify_all([write_log, send_push, send_sms, audit], {MESSAGE!r})"
-    run_student(sim, student.notify_all(listeners, MESSAGE), what=call)
-    expect_every_coroutine_awaited(sim, what=call, call_site="`listener(message)`")
-    expect_no_pending_tasks(sim, what=call)
-    for name, received in inbox.items():
+    listeners = make_listeners(ALERTED, inbox)
+    run_student(sim, student.notify_all(listeners, MESSAGE), what=notify_call(ALERTED))
+    return judged(judge_async_listeners_really_run, sim=sim, inbox=inbox)
+
+
+def judge_async_listeners_really_run(seen):
+    call = notify_call(ALERTED)
+    expect_every_coroutine_awaited(seen["sim"], what=call, call_site="`listener(message)`")
+    expect_no_pending_tasks(seen["sim"], what=call)
+    for name, _, _ in ALERTED:
+        received = seen["inbox"][name]
         if received != [MESSAGE]:
             fail(
                 f"After `{call}` returned, the listener `{name}` had received "
@@ -288,19 +342,22 @@ def test_async_listeners_really_run(student, sim):
 @pytest.mark.task(2)
 def test_counts_accepted_replies(student, sim):
     inbox: dict[str, list] = {}
-    listeners = [
-        listener("write_log", is_async=False, accepts=True, inbox=inbox),
-        listener("audit", is_async=False, accepts=False, inbox=inbox),
-        listener("send_push", is_async=True, accepts=True, inbox=inbox),
-        listener("send_sms", is_async=True, accepts=False, inbox=inbox),
-        listener("send_fax", is_async=True, accepts=False, inbox=inbox),
-    ]
-    call = f"notify_all([write_log, audit, send_push, send_sms, send_fax], {MESSAGE!r})"
-    accepted = run_student(sim, student.notify_all(listeners, MESSAGE), what=call)
+    listeners = make_listeners(COUNTED, inbox)
+    accepted = run_student(sim, student.notify_all(listeners, MESSAGE),
+                           what=notify_call(COUNTED))
+    return judged(judge_counts_accepted_replies, accepted=accepted, sim=sim, inbox=inbox)
+
+
+def judge_counts_accepted_replies(seen):
+    accepted = seen["accepted"]
     if accepted == 2 and type(accepted) is int:
+        # A count of the replies: the listeners that said yes replied, so they ran.
+        expect_bodies_ran([n for n, _, accepts in COUNTED if accepts and not seen["inbox"][n]],
+                          call=notify_call(COUNTED))
         return
-    said = f"`{call}` returned {accepted!r}, but only 2 of the 5 listeners accepted"
-    if sim.never_awaited():
+    said = (f"`{notify_call(COUNTED)}` returned {accepted!r}, but only 2 of the 5 listeners "
+            "accepted")
+    if seen["sim"].never_awaited():
         fail(
             f"{said}. The async listeners' coroutines were never awaited, so their bodies "
             "never ran and their replies never existed.",
@@ -330,23 +387,44 @@ def test_counts_accepted_replies(student, sim):
 # -- Task 3 -------------------------------------------------------------------------------
 
 
-def expect_no_coroutines(results: object, *, call: str, names: list[str], extra: str = "",
-                         misconception: str, next_step: str) -> None:
+def is_coroutine(value: object) -> bool:
+    """A coroutine object: live in the child, the text of its repr in the parent."""
+    return inspect.iscoroutine(value) or (
+        isinstance(value, Repr) and value.type_name == "coroutine")
+
+
+def expect_no_coroutines(results: object, shown: str, *, call: str, names: list[str],
+                         extra: str = "", misconception: str, next_step: str) -> None:
+    """shown: the results as `show` printed them in the child."""
     if not isinstance(results, list):
         return
-    slots = [i for i, r in enumerate(results) if inspect.iscoroutine(r)]
+    slots = [i for i, r in enumerate(results) if is_coroutine(r)]
     if not slots:
         return
-    shown = show(results)
-    close_coroutines(results)
     i = slots[0]
     fail(
-        f"`{call}` returned {shown:.200}: slot {i} holds a coroutine object instead of "
+        f"`{call}` returned {shown!s:.200}: slot {i} holds a coroutine object instead of "
         f"what `{names[i]}` produces.{extra} That coroutine was never awaited, so its body "
         "never ran.",
         misconception=misconception,
         next_step=next_step,
     )
+
+
+def expect_bodies_ran(never_ran: list[str], *, call: str) -> None:
+    """Right values come from the bodies: one that never ran means they were not its."""
+    if never_ran:
+        fail(
+            f"`{call}` gave the expected answer, yet the body of `{never_ran[0]}` never ran.",
+            **NOT_AWAITED,
+        )
+
+
+def finished(results: object) -> dict[str, Any]:
+    """The results and how they print, with any coroutine in them closed (no warning)."""
+    shown = show(results)
+    close_coroutines(results)
+    return {"results": results, "shown": shown}
 
 
 NOT_AWAITED = dict(
@@ -355,40 +433,55 @@ NOT_AWAITED = dict(
     next_step="When calling a job gives you something awaitable, `await` it and store the "
     "value that comes back.",
 )
+# (name, its result, is it `async def`)
+VALUE_JOBS = [("read_config", {"debug": True}, False), ("fetch_user", "ada", True),
+              ("add", 42, False), ("fetch_score", 97, True)]
+COUNTED_JOBS = [("backup", "done", False), ("upload", "uploaded", True),
+                ("resize", (640, 480), False), ("notify", True, True)]
+
+
+def make_jobs(jobs: list[tuple[str, Any, bool]], runs: dict[str, int]) -> list[Callable]:
+    return [job(name, result, is_async=is_async, runs=runs) for name, result, is_async in jobs]
+
+
+def run_all_call(jobs: list[tuple[str, Any, bool]]) -> str:
+    return f"run_all([{', '.join(name for name, _, _ in jobs)}])"
 
 
 @pytest.mark.task(3)
 def test_results_are_values_not_coroutines(student, sim):
     runs: dict[str, int] = {}
-    jobs = [
-        job("read_config", {"debug": True}, is_async=False, runs=runs),
-        job("fetch_user", "ada", is_async=True, runs=runs),
-        job("add", 42, is_async=False, runs=runs),
-        job("fetch_score", 97, is_async=True, runs=runs),
-    ]
-    call = "run_all([read_config, fetch_user, add, fetch_score])"
-    results = run_student(sim, student.run_all(jobs), what=call)
-    expect_no_coroutines(results, call=call, names=list(runs), **NOT_AWAITED)
+    jobs = make_jobs(VALUE_JOBS, runs)
+    results = run_student(sim, student.run_all(jobs), what=run_all_call(VALUE_JOBS))
+    return judged(judge_results_are_values_not_coroutines, **finished(results), runs=runs)
+
+
+def judge_results_are_values_not_coroutines(seen):
+    call = run_all_call(VALUE_JOBS)
+    expect_no_coroutines(seen["results"], seen["shown"], call=call,
+                         names=[name for name, _, _ in VALUE_JOBS], **NOT_AWAITED)
     expect_equal(
-        results, [{"debug": True}, "ada", 42, 97], call=call,
+        seen["results"], [result for _, result, _ in VALUE_JOBS], call=call,
         misconception="run_all returns one result per job, in the order of the jobs.",
         next_step="Append each job's (awaited) result to a list as you go and return it.",
     )
+    expect_bodies_ran([name for name, _, _ in VALUE_JOBS if not seen["runs"][name]], call=call)
 
 
 @pytest.mark.task(3)
 def test_each_job_runs_exactly_once(student, sim):
     runs: dict[str, int] = {}
-    jobs = [
-        job("backup", "done", is_async=False, runs=runs),
-        job("upload", "uploaded", is_async=True, runs=runs),
-        job("resize", (640, 480), is_async=False, runs=runs),
-        job("notify", True, is_async=True, runs=runs),
-    ]
-    call = "run_all([backup, upload, resize, notify])"
+    jobs = make_jobs(COUNTED_JOBS, runs)
     outcome = student.run_all(jobs)
-    run_student(sim, discard(outcome) if inspect.isawaitable(outcome) else outcome, what=call)
-    for name, count in runs.items():
+    run_student(sim, discard(outcome) if inspect.isawaitable(outcome) else outcome,
+                what=run_all_call(COUNTED_JOBS))
+    return judged(judge_each_job_runs_exactly_once, runs=dict(runs), sim=sim)
+
+
+def judge_each_job_runs_exactly_once(seen):
+    call = run_all_call(COUNTED_JOBS)
+    for name, _, _ in COUNTED_JOBS:
+        count = seen["runs"][name]
         if count == 0:
             fail(
                 f"`{call}` never ran the body of `{name}`: it called the job, but the "
@@ -398,7 +491,7 @@ def test_each_job_runs_exactly_once(student, sim):
                 "function is called.",
                 next_step="`await` what the call returned whenever it is awaitable.",
             )
-        if count > 1:
+        if count != 1:
             fail(
                 f"`{call}` ran the job `{name}` {count} times; each job must run exactly once.",
                 misconception="Calling a job just to see what it returns already runs it "
@@ -407,21 +500,31 @@ def test_each_job_runs_exactly_once(student, sim):
                 next_step="Call each job once, keep what the call returned, and decide "
                 "from that value whether to await it.",
             )
-    expect_every_coroutine_awaited(sim, what=call, call_site="`job()`")
+    expect_every_coroutine_awaited(seen["sim"], what=call, call_site="`job()`")
+
+
+LAMBDAS = "run_all([lambda: lookup('grace'), lambda: 7])"
 
 
 @pytest.mark.task(3)
 def test_lambda_returning_a_coroutine(student, sim):
+    runs = {"lookup": 0}
+
     async def lookup(name):
         await asyncio.sleep(0.1)
+        runs["lookup"] += 1
         return f"user {name}"
 
     named(lookup, "lookup")
     jobs = [lambda: lookup("grace"), lambda: 7]
-    call = "run_all([lambda: lookup('grace'), lambda: 7])"
-    results = run_student(sim, student.run_all(jobs), what=call)
+    results = run_student(sim, student.run_all(jobs), what=LAMBDAS)
+    return judged(judge_lambda_returning_a_coroutine, **finished(results), runs=runs)
+
+
+def judge_lambda_returning_a_coroutine(seen):
     expect_no_coroutines(
-        results, call=call, names=["lambda: lookup('grace')", "lambda: 7"],
+        seen["results"], seen["shown"], call=LAMBDAS,
+        names=["lambda: lookup('grace')", "lambda: 7"],
         extra=" That job is a plain lambda, not an `async def`, yet calling it returns "
         "the coroutine lookup('grace').",
         misconception="Whether to await depends on what the call returned, not on how "
@@ -430,8 +533,9 @@ def test_lambda_returning_a_coroutine(student, sim):
         "await it if so.",
     )
     expect_equal(
-        results, ["user grace", 7], call=call,
+        seen["results"], ["user grace", 7], call=LAMBDAS,
         misconception="Each job's result is what its call returned, awaited if it was "
         "awaitable.",
         next_step="Await the value a job's call returned when it is awaitable.",
     )
+    expect_bodies_ran(["lookup"] if not seen["runs"]["lookup"] else [], call=LAMBDAS)
