@@ -2,18 +2,56 @@
 
 A submission that cannot run is a result state (every check errored or timed out with
 the reason), never an exception escaping to the caller.
+
+Results are clean by construction: every text field, number and timeline goes through
+:mod:`grader.sanitize` when a result is built, whether from a grading child's record,
+the bulk gradebook or a student's progress record. So data stored before those rules
+existed (a NaN, a lone surrogate, an escape sequence, a timeline of 12,000 operations)
+is made safe as it is read, and no output has to trust what it is given. Cleaning is
+idempotent, so building a result from a clean one (``dataclasses.replace``) changes
+nothing. :meth:`GradeResult.to_json` is strict JSON (no NaN can be written).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grader.feedback import Feedback
+from grader.sanitize import (
+    NAME_LIMIT,
+    TEXT_LIMIT,
+    TRACEBACK_LIMIT,
+    clean_name,
+    clean_number,
+    clean_text,
+    clean_timeline,
+)
 
 __all__ = ["STATUSES", "CheckResult", "GradeResult"]
 
 STATUSES = ("passed", "failed", "error", "timed out")
+
+
+def _whole(value: object) -> int:
+    """A count or a number of points: a finite number as an int, anything else 0."""
+    number = clean_number(value)
+    return 0 if number is None else int(number)
+
+
+def _clean_feedback(feedback: Feedback | None) -> Feedback | None:
+    if feedback is None:
+        return None
+    return Feedback(clean_text(feedback.what), clean_text(feedback.misconception),
+                    clean_text(feedback.next_step))
+
+
+def _set(instance: object, **values: object) -> None:
+    """Assign fields of a frozen dataclass instance during ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
 
 
 @dataclass(frozen=True)
@@ -30,6 +68,16 @@ class CheckResult:
     sim_elapsed: float | None = None
     timeline: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        duration = clean_number(self.duration)
+        _set(self, name=clean_name(self.name), title=clean_name(self.title),
+             task=_whole(self.task), status=clean_name(self.status, 20),
+             points=_whole(self.points), max_points=_whole(self.max_points),
+             feedback=_clean_feedback(self.feedback),
+             traceback=clean_text(self.traceback, TRACEBACK_LIMIT),
+             duration=0.0 if duration is None else duration,
+             sim_elapsed=clean_number(self.sim_elapsed), timeline=clean_timeline(self.timeline))
+
     @property
     def passed(self) -> bool:
         return self.status == "passed"
@@ -40,10 +88,18 @@ class CheckResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        fields = dict(data)
-        feedback = fields.pop("feedback", None)
-        return cls(**fields, feedback=Feedback.from_dict(feedback) if feedback else None)
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """Read one stored check; fields this version does not know are ignored."""
+        feedback = data.get("feedback")
+        return cls(
+            name=data.get("name", "?"), title=data.get("title", ""), task=data.get("task", 0),
+            status=data.get("status", "error"), points=data.get("points", 0),
+            max_points=data.get("max_points", 0),
+            feedback=Feedback.from_dict(feedback) if isinstance(feedback, Mapping) and feedback
+            else None,
+            traceback=data.get("traceback") or "", duration=data.get("duration", 0.0),
+            sim_elapsed=data.get("sim_elapsed"), timeline=data.get("timeline"),
+        )
 
 
 @dataclass(frozen=True)
@@ -54,6 +110,13 @@ class GradeResult:
     checks: tuple[CheckResult, ...]
     duration: float
     notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        duration = clean_number(self.duration)
+        _set(self, exercise=clean_name(self.exercise), title=clean_name(self.title),
+             graded_file=clean_name(self.graded_file, NAME_LIMIT * 2),
+             checks=tuple(self.checks), duration=0.0 if duration is None else duration,
+             notes=tuple(clean_text(note, TEXT_LIMIT) for note in self.notes))
 
     @property
     def score(self) -> int:
@@ -80,13 +143,20 @@ class GradeResult:
             "checks": [c.to_dict() for c in self.checks],
         }
 
+    def to_json(self, **options: Any) -> str:
+        """:meth:`to_dict` as strict JSON (``allow_nan=False``); ``options`` go to json.dumps."""
+        return json.dumps(self.to_dict(), allow_nan=False, **options)
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> GradeResult:
+        """Read a stored result (``--json`` output, a gradebook verdict), cleaning it."""
+        notes = data.get("notes") or ()
         return cls(
             exercise=data["exercise"],
-            title=data["title"],
-            graded_file=data["graded_file"],
-            checks=tuple(CheckResult.from_dict(c) for c in data["checks"]),
-            duration=float(data.get("duration", 0.0)),
-            notes=tuple(data.get("notes", ())),
+            title=data.get("title", ""),
+            graded_file=data.get("graded_file", ""),
+            checks=tuple(CheckResult.from_dict(c) for c in data.get("checks") or ()
+                         if isinstance(c, Mapping)),
+            duration=data.get("duration", 0.0),
+            notes=tuple(notes) if isinstance(notes, list | tuple) else (),
         )

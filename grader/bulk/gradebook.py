@@ -21,6 +21,13 @@ machine gives identical decisions (compare :meth:`Gradebook.verdict_digest`).
 differ between two runs where a message quotes something the run measured or the
 student's code made nondeterministic (an order taken from a set). ``timings`` holds the
 real seconds each grading took, which can never be identical.
+
+Verdicts are written as strict JSON (``allow_nan=False``) from results that are clean
+by construction (:mod:`grader.results`), and read back through the same constructors,
+so a verdict stored before those rules (a NaN, a lone surrogate, an escape sequence, a
+timeline of 12,000 operations) is cleaned as it is read instead of crashing the outputs
+of every resume. A row whose verdict cannot be read at all counts as not recorded, so
+the next run grades that file again and replaces it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import grader
 from grader.course import Exercise
 from grader.errors import GradebookError
 from grader.results import GradeResult
+from grader.sanitize import clean_name, clean_number
 
 __all__ = ["SCHEMA_VERSION", "Gradebook", "GradingKey", "Recorded", "suite_hash"]
 
@@ -116,12 +124,37 @@ def suite_hash(exercise: Exercise) -> str:
     return digest.hexdigest()
 
 
+def _storable(name: str) -> str:
+    """``name`` as SQLite can store it (valid UTF-8), unchanged unless it can't be.
+
+    A folder name holding bytes that are not UTF-8 reaches us with lone surrogates
+    (``os.fsdecode``), which SQLite refuses; those bytes are written as ``\\xff``, as
+    :func:`grader.sanitize.clean_name` shows them. Two names can only meet this way if
+    one is spelled with a literal backslash, and the key also holds the file's hash, so
+    they would share a verdict only for byte-identical files, which get the same verdict.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            raw = name.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = name.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _stored(key: GradingKey) -> tuple[str, str, str, str]:
+    return (_storable(key.student), key.exercise, key.file_hash, key.suite_hash)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _decisions(result: GradeResult) -> str:
-    return json.dumps([[c.name, c.status, c.points, c.sim_elapsed] for c in result.checks])
+    return json.dumps([[c.name, c.status, c.points, c.sim_elapsed] for c in result.checks],
+                      allow_nan=False)
 
 
 def _split(result: GradeResult) -> tuple[str, dict[str, Any]]:
@@ -131,15 +164,34 @@ def _split(result: GradeResult) -> tuple[str, dict[str, Any]]:
     check_seconds = {}
     for check in verdict["checks"]:
         check_seconds[check["name"]] = check.pop("duration", 0.0)
-    return json.dumps(verdict, sort_keys=True), check_seconds
+    return json.dumps(verdict, sort_keys=True, allow_nan=False), check_seconds
+
+
+def _seconds(value: object) -> float:
+    number = clean_number(value)
+    return 0.0 if number is None else number
 
 
 def _join(verdict: str, seconds: float, check_seconds: str) -> GradeResult:
     result = GradeResult.from_dict(json.loads(verdict))
     durations = json.loads(check_seconds)
-    checks = tuple(dataclasses.replace(c, duration=float(durations.get(c.name, 0.0)))
+    if not isinstance(durations, dict):
+        durations = {}
+    checks = tuple(dataclasses.replace(c, duration=_seconds(durations.get(c.name)))
                    for c in result.checks)
     return dataclasses.replace(result, checks=checks, duration=seconds)
+
+
+def _recorded(key: GradingKey, row: tuple) -> Recorded | None:
+    """The row as a :class:`Recorded`, cleaned; ``None`` if its verdict can't be read."""
+    verdict, seconds, checks, graded_at, reused_from = row
+    seconds = _seconds(seconds)
+    try:
+        result = _join(verdict, seconds, checks or "{}")
+    except (ValueError, KeyError, TypeError):  # not JSON, or not a verdict: grade it again
+        return None
+    return Recorded(key, result, seconds, clean_name(graded_at or "", 40),
+                    None if reused_from is None else clean_name(reused_from))
 
 
 class Gradebook:
@@ -179,9 +231,9 @@ class Gradebook:
             "SELECT g.verdict, t.seconds, t.checks, t.graded_at, t.reused_from "
             "FROM gradings g LEFT JOIN timings t USING (student, exercise, file_hash, suite_hash) "
             "WHERE student = ? AND exercise = ? AND file_hash = ? AND suite_hash = ?",
-            dataclasses.astuple(key),
+            _stored(key),
         ).fetchone()
-        return None if row is None else self._recorded(key, row)
+        return None if row is None else _recorded(key, row)
 
     def find_same_file(self, exercise: str, file_hash: str, suite_hash: str) -> Recorded | None:
         """A verdict for these exact bytes against this exact suite, for any student."""
@@ -194,13 +246,7 @@ class Gradebook:
         ).fetchone()
         if row is None:
             return None
-        return self._recorded(GradingKey(row[0], exercise, file_hash, suite_hash), row[1:])
-
-    def _recorded(self, key: GradingKey, row: tuple) -> Recorded:
-        verdict, seconds, checks, graded_at, reused_from = row
-        seconds = float(seconds or 0.0)
-        return Recorded(key, _join(verdict, seconds, checks or "{}"), seconds,
-                        graded_at or "", reused_from)
+        return _recorded(GradingKey(row[0], exercise, file_hash, suite_hash), row[1:])
 
     def recorded_keys(self) -> Iterator[GradingKey]:
         for row in self._db.execute("SELECT student, exercise, file_hash, suite_hash "
@@ -226,13 +272,12 @@ class Gradebook:
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO gradings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*dataclasses.astuple(key), result.score, result.max_score,
-                 _decisions(result), verdict),
+                (*_stored(key), result.score, result.max_score, _decisions(result), verdict),
             )
             self._db.execute(
                 "INSERT OR REPLACE INTO timings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*dataclasses.astuple(key), seconds, json.dumps(check_seconds), _now(),
-                 run_id, reused_from),
+                (*_stored(key), _seconds(seconds), json.dumps(check_seconds, allow_nan=False),
+                 _now(), run_id, None if reused_from is None else _storable(reused_from)),
             )
 
     def start_run(self, *, workers: int, planned: int) -> int:
