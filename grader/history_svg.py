@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from grader.sanitize import clean_name
+
 __all__ = ["HistoryPoint", "history_summary", "history_svg"]
 
 HEIGHT = 96  # px of plot
@@ -33,7 +35,8 @@ class HistoryPoint:
 
     @property
     def fraction(self) -> float:
-        return self.score / self.max_score if self.max_score else 0.0
+        # Clamped, so a stored score outside 0..max can't draw outside the chart.
+        return min(max(self.score / self.max_score, 0.0), 1.0) if self.max_score > 0 else 0.0
 
 
 def history_summary(points: Sequence[HistoryPoint]) -> str:
@@ -69,7 +72,8 @@ def history_svg(points: Sequence[HistoryPoint], *, width: int = 640) -> str:
         top = round(TOP + HEIGHT * (1 - point.fraction), 2)
         tall = max(round(HEIGHT * point.fraction, 2), 1.5)
         own = point.own_stub
-        title = (f"Attempt {point.label}, {point.when}: {point.score}/{point.max_score}"
+        label = clean_name(point.label, 12)
+        title = (f"Attempt {label}, {clean_name(point.when, 40)}: {point.score}/{point.max_score}"
                  + ("" if own else " (another file, --file)"))
         parts.append(
             f'<rect class="attempt{"" if own else " other-file"}" '
@@ -82,7 +86,7 @@ def history_svg(points: Sequence[HistoryPoint], *, width: int = 640) -> str:
         if i % every == 0 or i == len(points) - 1:
             parts.append(
                 f'<text x="{round(centre, 2)}" y="{TOP + HEIGHT + 15}" text-anchor="middle" '
-                f'fill="#333333">{escape(point.label)}{"" if own else "f"}</text>'
+                f'fill="#333333">{escape(label)}{"" if own else "f"}</text>'
             )
         if point.fraction >= 1 and every == 1:
             parts.append(f'<text x="{round(centre, 2)}" y="{top - 3}" text-anchor="middle" '

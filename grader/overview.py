@@ -4,6 +4,11 @@ Rendered with rich (tables, width, colour). Like :mod:`grader.terminal`, every s
 is a word as well as a symbol and a colour, and bars use two different glyphs for done
 and to-do, so the overview reads the same with ``NO_COLOR``, in a pipe or a log file
 (rich turns colour off by itself in both cases).
+
+Every cell is a :class:`~rich.text.Text`, never a plain string, because rich reads a
+plain string in a table as markup; and every name goes through
+:func:`grader.sanitize.clean_name`, so a title or a concept can neither restyle the
+table (``[bold]``) nor send an escape sequence to the terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.progress import CourseProgress, ExerciseProgress
+from grader.sanitize import clean_name
 
 __all__ = ["STATUS_MARKS", "bar", "exercise_table", "print_overview", "status_text"]
 
@@ -36,8 +42,13 @@ def bar(fraction: float, width: int, *, ascii_only: bool = False) -> Text:
     return text
 
 
+def _plain(text: str, style: str = "") -> Text:
+    """``text`` as one clean line that rich shows as it is."""
+    return Text(clean_name(text), style=style)
+
+
 def status_text(status: str, *, ascii_only: bool = False) -> Text:
-    mark, word, colour = STATUS_MARKS.get(status, ("?", status, ""))
+    mark, word, colour = STATUS_MARKS.get(status, ("?", clean_name(status), ""))
     if ascii_only:
         mark = {"done": "+", "in progress": "~"}.get(status, "-")
     return Text(f"{mark} {word}", style=colour)
@@ -66,10 +77,11 @@ def exercise_table(progress: CourseProgress, *, ascii_only: bool = False) -> Tab
     table.add_column("Hints", justify="right", no_wrap=True, min_width=5)
     none = "-" if ascii_only else "–"
     for exercise in progress.exercises:
-        table.add_row(exercise.short_name,
-                      Text(exercise.title, no_wrap=True, overflow="ellipsis"),
+        table.add_row(_plain(exercise.short_name),
+                      Text(clean_name(exercise.title), no_wrap=True, overflow="ellipsis"),
                       status_text(exercise.status, ascii_only=ascii_only),
-                      _score(exercise, none), str(exercise.attempts), _hints(exercise, none))
+                      Text(_score(exercise, none)), Text(str(exercise.attempts)),
+                      Text(_hints(exercise, none)))
     return table
 
 
@@ -83,9 +95,9 @@ def _concept_table(progress: CourseProgress, ascii_only: bool) -> Table:
         if not concept.started:
             continue
         table.add_row(
-            concept.concept,
+            _plain(concept.concept),
             bar(concept.fraction, 12, ascii_only=ascii_only),
-            f"{concept.fraction:.0%}",
+            Text(f"{concept.fraction:.0%}"),
             Text(f"{concept.done} of {concept.total} exercise{'s' if concept.total != 1 else ''}"
                  " done", style="dim"),
         )
@@ -108,15 +120,15 @@ def print_overview(console: Console, progress: CourseProgress, *, record: str = 
                   _concept_table(progress, ascii_only)]
     ahead = [c.concept for c in progress.concepts if not c.started]
     if ahead:
-        shown = ", ".join(ahead[:AHEAD_SHOWN])
+        shown = ", ".join(clean_name(c) for c in ahead[:AHEAD_SHOWN])
         rest = len(ahead) - AHEAD_SHOWN
         more = f" and {rest} more (`grade list` shows them)" if rest > 0 else ""
         parts += [Text(), Text.assemble(("Concepts ahead: ", "bold"), (shown + more, "dim"))]
     parts.append(Text())
     parts.append(_next_step(progress))
     if record:
-        parts.append(Text(f"Record: {record}   HTML report with timelines: grade report",
-                          style="dim"))
+        parts.append(Text(f"Record: {clean_name(record)}   HTML report with timelines: "
+                          "grade report", style="dim"))
     console.print(Group(*parts))
 
 
@@ -126,11 +138,12 @@ def _next_step(progress: CourseProgress) -> Text:
     if upcoming is None:
         text.append("Every exercise is done. Well played!", style="bold green")
         return text
+    name = clean_name(upcoming.short_name)
     text.append("Next: ", style="bold")
-    text.append(f"{upcoming.short_name}  {upcoming.title}\n")
-    text.append(f"      grade {upcoming.short_name}", style="bold")
+    text.append(f"{name}  {clean_name(upcoming.title)}\n")
+    text.append(f"      grade {name}", style="bold")
     if upcoming.status == "in progress":
         text.append("   (stuck? ")
-        text.append(f"grade hint {upcoming.short_name}", style="bold")
+        text.append(f"grade hint {name}", style="bold")
         text.append(")")
     return text

@@ -8,8 +8,10 @@ ever tried to load, the browser would refuse and the browser test would see it.
 :func:`render_report` takes plain data only (a :class:`~grader.progress.CourseProgress`
 and the student's :class:`~grader.progress_store.Attempt` list), so an instructor's
 tool can render one report per student from their records without a course checkout
-beyond the metadata. Pictures come from :mod:`grader.timeline_svg` and
-:mod:`grader.history_svg`; the page layout is ``templates/report.html.j2``.
+beyond the metadata. Results are clean by construction (:mod:`grader.results`) and the
+template autoescapes, so nothing a student wrote becomes markup or a control character.
+Pictures come from :mod:`grader.timeline_svg` and :mod:`grader.history_svg`; the page
+layout is ``templates/report.html.j2``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from markupsafe import Markup
 from grader.history_svg import HistoryPoint, history_summary, history_svg
 from grader.progress import CourseProgress, ExerciseProgress
 from grader.progress_store import Attempt
+from grader.sanitize import clean_name
 from grader.timeline_svg import timeline_summary, timeline_svg
 
 __all__ = ["render_report", "write_report"]
@@ -142,7 +145,7 @@ def render_report(
     ]
     template = _environment().get_template("report.html.j2")
     return template.render(
-        title=title,
+        title=clean_name(title),
         generated=(generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M"),
         progress=progress,
         percent=round(100 * progress.done / progress.total) if progress.total else 0,

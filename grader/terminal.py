@@ -2,6 +2,12 @@
 
 Every status carries a word as well as a symbol and a colour, so the report reads the
 same with NO_COLOR, in a pipe, or to a screen reader. rich handles width and colour.
+
+What a grading reports is the student's text. It only ever reaches rich inside
+:class:`~rich.text.Text` objects, which rich never reads as markup (a message with
+``[bold]`` prints those characters), and only after :mod:`grader.sanitize`: rich
+passes ESC through, so an escape sequence in a message would otherwise clear the
+screen, retitle the window or fill the clipboard.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.results import CheckResult, GradeResult
+from grader.sanitize import TRACEBACK_LIMIT, clean_name, clean_text
 
 __all__ = ["make_console", "print_grade"]
 
@@ -28,36 +35,36 @@ def make_console() -> Console:
 
 def _check_rows(check: CheckResult, repeated: bool) -> tuple[Text, Text, Text]:
     """(status cell, body cell, points cell) for one check; the body wraps in place."""
-    mark, label, colour = MARKS.get(check.status, ("?", check.status.upper(), "red"))
+    mark, label, colour = MARKS.get(check.status, ("?", clean_name(check.status).upper(), "red"))
     status = Text(f"{mark} {label}", style=f"bold {colour}")
     body = Text()
     body.append(f"Task {check.task}  ", style="dim")
-    body.append(check.title)
+    body.append(clean_name(check.title))
     if not check.passed:
         if repeated:
             body.append("\n(same problem as above)", style="dim")
         elif check.feedback:
-            body.append(f"\n{check.feedback.what}")
+            body.append("\n" + clean_text(check.feedback.what))
             if check.feedback.misconception:
                 body.append("\nWhy: ", style="bold")
-                body.append(check.feedback.misconception)
+                body.append(clean_text(check.feedback.misconception))
             if check.feedback.next_step:
                 body.append("\nNext: ", style="bold")
-                body.append(check.feedback.next_step)
+                body.append(clean_text(check.feedback.next_step))
         if not repeated and check.sim_elapsed is not None:
             body.append(f"\n(simulated time: {check.sim_elapsed:.2f} s)", style="dim")
         if not repeated and check.traceback:
-            body.append("\n" + check.traceback, style="dim")
+            body.append("\n" + clean_text(check.traceback, TRACEBACK_LIMIT), style="dim")
     points = Text(f"{check.points}/{check.max_points}", style="dim")
     return status, body, points
 
 
 def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: bool = True) -> None:
     header = Text()
-    header.append(f"{result.exercise}", style="bold")
-    header.append(f"  {result.title}", style="")
+    header.append(clean_name(result.exercise), style="bold")
+    header.append(f"  {clean_name(result.title)}", style="")
     console.print(header)
-    console.print(Text(f"graded file: {result.graded_file}", style="dim"))
+    console.print(Text(f"graded file: {clean_name(result.graded_file)}", style="dim"))
     console.print()
     table = Table.grid(padding=(0, 1), pad_edge=True)
     table.add_column(no_wrap=True, min_width=9)
@@ -79,8 +86,8 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
     score.append(f"  ({passed} of {len(result.checks)} checks passed)")
     console.print(score)
     if result.all_passed:
-        console.print("All checks pass. On to the next exercise: `grade list`.")
+        console.print(Text("All checks pass. On to the next exercise: `grade list`."))
     elif show_hint_pointer:
         short = result.exercise.split("-", 2)
         name = "-".join(short[:2]) if len(short) >= 2 else result.exercise
-        console.print(f"Stuck? `grade hint {name}` shows the next hint.")
+        console.print(Text(f"Stuck? `grade hint {clean_name(name)}` shows the next hint."))

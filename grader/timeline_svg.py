@@ -9,8 +9,12 @@ labelled), in print (no dark backgrounds) and for screen readers (``role="img"``
 a one-sentence summary).
 
 Input is the plain ``CheckResult.timeline`` dict ``{"operations": [{"label", "start",
-"end", "outcome"}], "budget": float | None, "elapsed": float}``; output is an SVG
-string with no external references, usable in any HTML page.
+"end", "outcome"}], "budget": float | None, "elapsed": float, "dropped": int}``; output
+is an SVG string with no external references, usable in any HTML page. Whatever it is
+given goes through :func:`grader.sanitize.clean_timeline` first (a no-op on a result's
+timeline, already clean), so at most ``OPERATIONS_LIMIT`` rows are drawn and the work is
+linear in the operations: the picture of a 12,000-operation timeline is as bounded as
+its data, and says how many operations it leaves out.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from grader.sanitize import clean_timeline
+
 __all__ = ["nice_step", "timeline_summary", "timeline_svg"]
 
 ROW = 24  # px per operation
@@ -28,6 +34,7 @@ TOP = 26  # px above the first row, for the budget label
 AXIS = 34  # px below the last row, for ticks and the axis title
 RIGHT = 92  # px right of the axis end, for "0.8 s, raised" labels
 CHAR = 7.2  # px per character at 12 px, for sizing the label column
+LABEL_SHOWN = 24  # characters of a label written beside its bar; the tooltip has it all
 
 COLOURS = {
     "ok": "#2f6fb0",
@@ -57,6 +64,10 @@ def _seconds(value: float) -> str:
     return (text + "0" if text.endswith(".") else text) + " s"
 
 
+def _shorten(label: str) -> str:
+    return label if len(label) <= LABEL_SHOWN else label[:LABEL_SHOWN - 1] + "…"
+
+
 def _tick_label(value: float, step: float) -> str:
     decimals = 0
     while decimals < 4 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
@@ -64,32 +75,53 @@ def _tick_label(value: float, step: float) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _operations(timeline: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"label": str(op.get("label", "?")), "start": float(op.get("start", 0.0)),
-         "end": float(op.get("end", op.get("start", 0.0))),
-         "outcome": str(op.get("outcome", "ok"))}
-        for op in timeline.get("operations") or ()
-    ]
+def _clean(timeline: Mapping[str, Any]) -> tuple[list[dict[str, Any]], float, float | None, int]:
+    """(operations with an end, elapsed, budget, operations left out), all finite.
+
+    An operation still running when the check ended (no ``end``) is drawn up to the
+    time the check finished.
+    """
+    clean = clean_timeline(timeline) or {"operations": [], "budget": None, "elapsed": None}
+    ops = clean["operations"]
+    elapsed = clean["elapsed"]
+    if not elapsed:
+        elapsed = max((t for o in ops for t in (o["start"], o["end"]) if t is not None),
+                      default=0.0)
+    drawn = [{**o, "end": max(o["start"], elapsed if o["end"] is None else o["end"])}
+             for o in ops]
+    return drawn, elapsed, clean["budget"], clean.get("dropped", 0)
+
+
+def _overlapping(ops: list[dict[str, Any]]) -> bool:
+    """Whether two operations ran at the same time (``a.start < b.end and b.start <
+    a.end``), in one sweep in start order rather than by comparing every pair.
+
+    Only operations that took time move the sweep's latest end: an instant one overlaps
+    nothing that starts when it happens, and in (start, end) order it comes before any
+    operation starting at the same time that lasts.
+    """
+    latest_end = -math.inf
+    for op in sorted(ops, key=lambda o: (o["start"], o["end"])):
+        if op["start"] < latest_end:
+            return True
+        if op["end"] > op["start"]:
+            latest_end = max(latest_end, op["end"])
+    return False
 
 
 def timeline_summary(timeline: Mapping[str, Any]) -> str:
     """One sentence saying what the picture shows, for captions and screen readers."""
-    ops = _operations(timeline)
-    elapsed = float(timeline.get("elapsed") or max((o["end"] for o in ops), default=0.0))
-    budget = timeline.get("budget")
-    overlapping = any(
-        a["start"] < b["end"] and b["start"] < a["end"]
-        for i, a in enumerate(ops) for b in ops[i + 1:]
-    )
-    shape = ("some ran at the same time" if overlapping
+    ops, elapsed, budget, dropped = _clean(timeline)
+    shape = ("some ran at the same time" if _overlapping(ops)
              else "one after another" if len(ops) > 1 else "")
-    words = f"{len(ops)} operation{'s' if len(ops) != 1 else ''}"
+    count = len(ops) + dropped
+    words = f"{count:,} operation{'s' if count != 1 else ''}"
+    if dropped:
+        words += f" (the first {len(ops):,} are shown)"
     if shape:
         words += f", {shape}"
     words += f"; finished after {_seconds(elapsed)} of simulated time"
     if budget is not None:
-        budget = float(budget)
         if elapsed > budget:
             words += f", {_seconds(elapsed - budget)} over the {_seconds(budget)} budget"
         else:
@@ -99,17 +131,16 @@ def timeline_summary(timeline: Mapping[str, Any]) -> str:
 
 def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: int = 640) -> str:
     """Draw ``timeline``; ``id_prefix`` keeps pattern ids unique when a page has several."""
-    ops = _operations(timeline)
-    budget = timeline.get("budget")
-    budget = None if budget is None else float(budget)
-    elapsed = float(timeline.get("elapsed") or max((o["end"] for o in ops), default=0.0))
+    ops, elapsed, budget, dropped = _clean(timeline)
     latest = max([elapsed, budget or 0.0, *(o["end"] for o in ops)])
     step = nice_step(latest * 1.05 or 1.0)
     axis_end = step * math.ceil(latest * 1.05 / step) if latest else step
-    label_width = max(48.0, CHAR * max((len(o["label"]) for o in ops), default=4) + 14)
+    shown = [_shorten(o["label"]) for o in ops]
+    label_width = max(48.0, CHAR * max(map(len, shown), default=4) + 14)
     plot_width = width - label_width - RIGHT
-    height = TOP + ROW * max(len(ops), 1) + AXIS
-    bottom = TOP + ROW * max(len(ops), 1)
+    rows = len(ops) + (1 if dropped else 0)
+    height = TOP + ROW * max(rows, 1) + AXIS
+    bottom = TOP + ROW * max(rows, 1)
 
     def x(t: float) -> float:
         return round(label_width + plot_width * t / axis_end, 2)
@@ -158,7 +189,7 @@ def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: i
         label = escape(op["label"])
         parts.append(
             f'<text x="{label_width - 8}" y="{top + BAR - 3}" text-anchor="end" '
-            f'fill="#111111">{label}</text>'
+            f'fill="#111111">{escape(shown[row])}</text>'
             f'<rect class="op op-{escape(op["outcome"])}" data-label="{label}" '
             f'data-start="{start}" data-end="{end}" x="{x(start)}" y="{top}" '
             f'width="{max(round(x(end) - x(start), 2), 2)}" height="{BAR}" rx="2" '
@@ -167,6 +198,9 @@ def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: i
             f"{' (raised)' if failed else ''}</title></rect>"
             f'<text x="{x(end) + 5}" y="{top + BAR - 3}" fill="#333333">{escape(note)}</text>'
         )
+    if dropped:
+        parts.append(f'<text class="dropped" x="{x(0)}" y="{bottom - ROW + 14}" '
+                     f'fill="#333333">… and {dropped:,} more operations, not drawn.</text>')
     if not ops:
         parts.append(f'<text x="{x(0)}" y="{TOP + 14}" fill="#333333">'
                      "No operations were recorded.</text>")

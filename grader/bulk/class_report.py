@@ -12,6 +12,10 @@ without parsing HTML.
 Failures are grouped by their *misconception* text, which each hidden check writes once
 per kind of mistake, rather than by the ``what`` message, which restates the student's
 own values and so differs for everybody.
+
+Student folder names and intake's messages are cleaned here (:mod:`grader.sanitize`),
+as the summary is built, and results are clean when built, so the page holds no control
+character or escape sequence; the template autoescapes, so none of it becomes markup.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import jinja2
 from grader.bulk.classbook import ClassResults, ExerciseInfo
 from grader.bulk.exports import write_atomic
 from grader.results import CheckResult
+from grader.sanitize import clean_name, clean_text
 
 __all__ = ["ClassSummary", "render_class_report", "summarize", "write_class_report"]
 
@@ -104,7 +109,7 @@ class ClassSummary:
     unprotected: tuple[str, ...]  # protections the machine could not apply, if any
     not_graded: tuple[tuple[str, str, str], ...]  # (student, exercise, why)
     timing: Timing
-    links: Mapping[str, str] = field(default_factory=dict)  # student -> report file
+    links: Mapping[str, str] = field(default_factory=dict)  # student, as shown -> file
 
 
 def _reason(check: CheckResult) -> str:
@@ -195,8 +200,8 @@ def _troubles(results: ClassResults) -> list[Trouble]:
                 hit = [c for c in checks if matches(c)]
                 if hit:
                     message = hit[0].feedback.what if hit[0].feedback else hit[0].status
-                    found.append(Trouble(student.student, info.short_name, kind, len(hit),
-                                         message))
+                    found.append(Trouble(clean_name(student.student), info.short_name, kind,
+                                         len(hit), clean_text(message)))
     return found
 
 
@@ -210,7 +215,8 @@ def _timing(results: ClassResults) -> Timing:
             if outcome.reused_from is not None:
                 reused += 1
             else:
-                measured.append((student.student, info.short_name, outcome.seconds))
+                measured.append((clean_name(student.student), info.short_name,
+                                 outcome.seconds))
     seconds = [m[2] for m in measured]
     return Timing(
         wall_seconds=results.wall_seconds,
@@ -226,12 +232,13 @@ def _timing(results: ClassResults) -> Timing:
 def _listed(results: ClassResults, state: str) -> list[tuple[str, str, str]]:
     rows = []
     for student in results.students:
+        name = clean_name(student.student)
         if state == "rejected" and student.problems:
-            rows.append((student.student, "", "; ".join(student.problems)))
+            rows.append((name, "", clean_text("; ".join(student.problems))))
             continue
         for info, outcome in zip(results.exercises, student.outcomes, strict=True):
             if outcome.state == state:
-                rows.append((student.student, info.short_name, outcome.reason))
+                rows.append((name, info.short_name, clean_text(outcome.reason)))
     return rows
 
 
@@ -242,7 +249,8 @@ def _runner_notes(results: ClassResults, prefix: str) -> list[tuple[str, str, st
         for info, outcome in zip(results.exercises, student.outcomes, strict=True):
             for note in outcome.result.notes if outcome.result else ():
                 if note.startswith(prefix):
-                    rows.append((student.student, info.short_name, note.removeprefix(prefix)))
+                    rows.append((clean_name(student.student), info.short_name,
+                                 note.removeprefix(prefix)))
     return rows
 
 
@@ -258,13 +266,15 @@ def summarize(results: ClassResults, links: Mapping[str, str] | None = None) -> 
         failed_checks=tuple(_failed_checks(results)),
         troubles=tuple(_troubles(results)),
         rejected=tuple(_listed(results, "rejected")),
-        flagged=tuple((s.student, flag) for s in results.students for flag in s.flags),
+        flagged=tuple((clean_name(s.student), clean_text(flag))
+                      for s in results.students for flag in s.flags),
         for_review=tuple(_runner_notes(results, "flagged for review: ")),
         unprotected=tuple(sorted({note for _, _, note in
                                   _runner_notes(results, "protection not available: ")})),
         not_graded=tuple(_listed(results, "not graded")),
         timing=_timing(results),
-        links=dict(links or {}),
+        # Keyed by the name as the page shows it; the link itself is a file name we made.
+        links={clean_name(student): link for student, link in (links or {}).items()},
     )
 
 

@@ -11,6 +11,11 @@ instructor did not decide on. A student who handed nothing in for an exercise ge
 
 Files are written to a temporary name and renamed, so an interrupted export never
 leaves half a CSV where the previous complete one was.
+
+What students control (their folder names, the paths inside their entries, intake's
+messages about them) goes through :mod:`grader.sanitize` here; results are clean when
+built. In ``grades.csv`` every text cell is also a :func:`~grader.sanitize.spreadsheet_cell`,
+so no spreadsheet or LMS evaluates it as a formula; ``results.json`` is strict JSON.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.bulk.classbook import ClassResults, ExerciseOutcome, StudentRecord
+from grader.sanitize import clean_name, clean_number, clean_text, spreadsheet_cell
 
 __all__ = ["RESULTS_FORMAT_VERSION", "results_document", "write_atomic", "write_grades_csv",
            "write_results_json"]
 
 RESULTS_FORMAT_VERSION = 1
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -46,18 +51,24 @@ def write_atomic(path: Path, text: str) -> None:
 
 def _cell_text(value: str) -> str:
     # A spreadsheet would run "=HYPERLINK(...)" as a formula; a leading ' keeps it text.
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+    return spreadsheet_cell(clean_name(value))
 
 
 def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+def _seconds(value: float, digits: int) -> float:
+    number = clean_number(value)
+    return 0.0 if number is None else round(number, digits)
+
+
 def grades_csv(results: ClassResults) -> str:
     """The CSV text: ``student``, one column per exercise (short name), ``total``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["student", *(e.short_name for e in results.exercises), "total"])
+    writer.writerow(["student", *(_cell_text(e.short_name) for e in results.exercises),
+                     "total"])
     for student in results.students:
         writer.writerow([
             _cell_text(student.student),
@@ -77,24 +88,24 @@ def _outcome_dict(outcome: ExerciseOutcome, max_score: int) -> dict[str, Any]:
         "state": outcome.state,
         "score": outcome.score,
         "max_score": max_score,
-        "reason": outcome.reason,
-        "file": outcome.origin,
+        "reason": clean_text(outcome.reason),
+        "file": clean_name(outcome.origin),
         "file_sha256": outcome.file_hash,
         "unchanged_stub": outcome.unchanged_stub,
-        "grading_seconds": round(outcome.seconds, 4),
-        "reused_from": outcome.reused_from,
+        "grading_seconds": _seconds(outcome.seconds, 4),
+        "reused_from": None if outcome.reused_from is None else clean_name(outcome.reused_from),
         "result": outcome.result.to_dict() if outcome.result else None,
     }
 
 
 def _student_dict(student: StudentRecord, results: ClassResults) -> dict[str, Any]:
     return {
-        "student": student.student,
-        "source": student.source,
+        "student": clean_name(student.student),
+        "source": clean_name(student.source),
         "total": student.total,
         "max_total": results.max_total,
-        "problems": list(student.problems),
-        "flags": list(student.flags),
+        "problems": [clean_text(p) for p in student.problems],
+        "flags": [clean_text(f) for f in student.flags],
         "exercises": [_outcome_dict(o, e.max_score)
                       for o, e in zip(student.outcomes, results.exercises, strict=True)],
     }
@@ -106,7 +117,7 @@ def results_document(results: ClassResults) -> dict[str, Any]:
         "format_version": RESULTS_FORMAT_VERSION,
         "complete": results.complete,
         "max_total": results.max_total,
-        "wall_seconds": round(results.wall_seconds, 3),
+        "wall_seconds": _seconds(results.wall_seconds, 3),
         "exercises": [
             {
                 "name": e.name,
@@ -125,4 +136,4 @@ def results_document(results: ClassResults) -> dict[str, Any]:
 
 
 def write_results_json(results: ClassResults, path: Path) -> None:
-    write_atomic(path, json.dumps(results_document(results), indent=2) + "\n")
+    write_atomic(path, json.dumps(results_document(results), indent=2, allow_nan=False) + "\n")

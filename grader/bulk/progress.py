@@ -4,6 +4,11 @@ During: a progress bar with gradings done out of planned, outcome counts and an 
 written to stderr so stdout stays clean for anything piped. rich draws a live bar on a
 terminal and stays quiet elsewhere (CI logs, a test's subprocess). After: a few lines
 saying what was graded, what needs a look, and how to resume an interrupted run.
+
+Student folder names and the grader's failure messages reach the terminal only as
+:class:`~rich.text.Text` (never read as markup) and through
+:func:`grader.sanitize.clean_name`: one line each, no escape sequence, no carriage
+return to overprint a line.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from grader.bulk.run import GRADEBOOK_NAME, BulkOutcome
 from grader.results import GradeResult
+from grader.sanitize import TEXT_LIMIT, clean_name, clean_text
 
 __all__ = ["BulkProgress", "print_outcome"]
 
@@ -91,7 +98,9 @@ def print_outcome(console: Console, outcome: BulkOutcome, *, out: Path, resume: 
         f"{summary.recorded} verdict(s) ({summary.reused} reused for identical files); "
         f"{summary.already_recorded} were already in the gradebook.")
     for student, exercise, why in summary.failed:
-        console.print(f"[red]Grader failure[/red] for {escape(f'{student} / {exercise}: {why}')}")
+        console.print(Text.assemble(
+            ("Grader failure", "red"),
+            f" for {clean_name(student)} / {clean_name(exercise)}: {clean_name(why, TEXT_LIMIT)}"))
     rejected = sum(bool(s.problems) for s in outcome.submissions)
     flagged = sum(bool(s.flags) for s in outcome.submissions)
     if rejected or flagged:
@@ -109,9 +118,9 @@ def print_outcome(console: Console, outcome: BulkOutcome, *, out: Path, resume: 
         _print_command(console, resume)
         return
     for path in outcome.written:
-        console.print(f"Wrote {path}", markup=False)
+        console.print(Text(f"Wrote {clean_name(str(path))}"))
     if outcome.student_reports:
-        console.print("No per-student reports: " + outcome.student_reports, markup=False)
+        console.print(Text("No per-student reports: " + clean_text(outcome.student_reports)))
     if summary.late_interrupt:
         console.print("Ctrl-C came after the last grading, so the outputs were finished "
                       "first; nothing is left to resume.")

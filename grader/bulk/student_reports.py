@@ -9,6 +9,9 @@ own report.
 
 Students whose entry could not be graded at all get no page: the class summary lists
 them with the reason, and a page saying "nothing graded yet" would mislead.
+
+The student's folder name is shown cleaned (:func:`grader.sanitize.clean_name`), and
+file names are made of safe characters only (:func:`report_file_names`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from grader.course import Course, Exercise
 from grader.progress import build_progress
 from grader.progress_store import Attempt, AttemptScore
 from grader.report_html import render_report, write_report
+from grader.sanitize import clean_name
 
 __all__ = ["report_file_names", "write_student_reports"]
 
@@ -60,7 +64,8 @@ def _attempts(student: StudentRecord) -> list[Attempt]:
     attempts = []
     for number, outcome in enumerate(student.outcomes, start=1):
         if outcome.result is not None:
-            attempts.append(Attempt(number, outcome.graded_at, "stub", 0, outcome.result))
+            attempts.append(Attempt(number, clean_name(outcome.graded_at, 40), "stub", 0,
+                                    outcome.result))
     return attempts
 
 
@@ -79,7 +84,8 @@ def write_student_reports(results: ClassResults, exercises: Sequence[Exercise],
                                a.result.max_score, a.result.all_passed, a.hint_level)
                   for a in attempts]
         html = render_report(build_progress(course, scores, {}), attempts,
-                             title=f"Feedback for {student.student}", generated_at=generated_at)
+                             title=f"Feedback for {clean_name(student.student)}",
+                             generated_at=generated_at)
         write_report(folder / FOLDER / names[student.student], html)
         links[student.student] = f"{FOLDER}/{names[student.student]}"
     return links
