@@ -1,4 +1,11 @@
-"""Hidden checks for exercise 07 (cancellation: clean up, re-raise, drain)."""
+"""Hidden checks for exercise 07 (cancellation: clean up, re-raise, drain).
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations, where no student code runs. The
+instrumented connections cross as plain facts (``connection_facts``), what cancel_all did
+as a plain ``Shutdown``, and the shared FakeIO as its record, which the judges hold
+against this suite's own durations. Only the judges' conditions earn points.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from grader.suite import (
     SourceFailed,
     expect_equal,
     fail,
+    judged,
     run_and_cancel,
     same_value,
 )
@@ -39,6 +47,7 @@ class FakeConnection:
         self.send_started: list[tuple[str, float]] = []
         self.closes_finished = 0
         self._close_coros: list = []
+        self._dropped = False
 
     async def send(self, job: str) -> None:
         self.send_started.append((job, asyncio.get_running_loop().time()))
@@ -62,12 +71,11 @@ class FakeConnection:
 
     def close_never_awaited(self) -> bool:
         """True if close() was called but its coroutine never ran (and silence it)."""
-        dropped = False
         for coro in self._close_coros:
             if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
                 coro.close()
-                dropped = True
-        return dropped and self.closes_finished == 0
+                self._dropped = True
+        return self._dropped and self.closes_finished == 0
 
 
 @dataclass
@@ -80,15 +88,58 @@ class Connections:
         self.opened.append(conn)
         return conn
 
-    def sent(self) -> list[str]:
-        return [job for conn in self.opened for job in conn.sent]
 
-    def new_jobs_started_after(self, moment: float) -> list[str]:
-        """Jobs whose first send started at or after ``moment`` (retries don't count)."""
-        before = {job for conn in self.opened for job, at in conn.send_started
-                  if at < moment - 1e-9}
-        return [job for conn in self.opened for job, at in conn.send_started
-                if at >= moment - 1e-9 and job not in before]
+
+def connection_facts(conns: Connections) -> list[dict]:
+    """What each opened connection saw, as plain values a judge can read."""
+    return [{"sent": list(conn.sent), "send_started": list(conn.send_started),
+             "closes_finished": conn.closes_finished,
+             "close_never_awaited": conn.close_never_awaited()} for conn in conns.opened]
+
+
+def sent_jobs(conns: list[dict]) -> list[str]:
+    return [job for conn in conns for job in conn["sent"]]
+
+
+def new_jobs_started_after(conns: list[dict], moment: float) -> list[str]:
+    """Jobs whose first send started at or after ``moment`` (retries don't count)."""
+    starts = [(job, at) for conn in conns for job, at in conn["send_started"]]
+    before = {job for job, at in starts if at < moment - 1e-9}
+    return [job for job, at in starts if at >= moment - 1e-9 and job not in before]
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_suite_delays(io, delays: dict[str, float]) -> None:
+    """Every fake operation took the time this suite gives it, not one of its own."""
+    for op in io.operations:
+        if op.label in delays and op.delay != delays[op.label]:
+            impossible(f"{op.label!r} was told {op.delay} s, not {delays[op.label]} s")
+
+
+def connection_delays(conns: list[dict]) -> dict[str, float]:
+    jobs = {job for conn in conns for job, _ in conn["send_started"]}
+    return {"close": CLOSE_SECONDS} | {f"send {job}": JOB_SECONDS.get(job, 0.5)
+                                       for job in jobs if isinstance(job, str)}
+
+
+def expect_connections_on_the_timeline(conns: list[dict], io) -> None:
+    """The connections' own records agree with the operations on the shared timeline."""
+    expect_suite_delays(io, connection_delays(conns))
+    sends = sorted((op.label, op.start) for op in io.operations if op.label.startswith("send "))
+    started = sorted((f"send {job}", at) for conn in conns for job, at in conn["send_started"])
+    if sends != started:
+        impossible("the sends the connections started are not the timeline's")
+    done = sorted(op.label for op in io.operations
+                  if op.label.startswith("send ") and op.outcome == "ok")
+    if done != sorted(f"send {job}" for job in sent_jobs(conns)):
+        impossible("the jobs the connections sent are not the timeline's")
+    closes = sum(1 for op in io.operations if op.label == "close" and op.outcome == "ok")
+    if closes != sum(conn["closes_finished"] for conn in conns):
+        impossible("the closes the connections finished are not the timeline's")
 
 
 @pytest.fixture
@@ -107,9 +158,9 @@ CLOSE_IT = dict(
 )
 
 
-def expect_all_closed(conns: Connections, *, situation: str) -> None:
-    for conn in conns.opened:
-        if conn.close_never_awaited():
+def expect_all_closed(conns: list[dict], *, situation: str) -> None:
+    for conn in conns:
+        if conn["close_never_awaited"]:
             fail(
                 f"{situation}, worker called `conn.close()` but never awaited it, so the "
                 "connection was never actually closed.",
@@ -117,7 +168,7 @@ def expect_all_closed(conns: Connections, *, situation: str) -> None:
                 "a coroutine object, and nothing happens until it is awaited.",
                 next_step="Write `await conn.close()`.",
             )
-    still_open = [conn for conn in conns.opened if conn.closes_finished == 0]
+    still_open = [conn for conn in conns if conn["closes_finished"] == 0]
     if still_open:
         fail(f"{situation}, worker left its connection open: it was never closed.",
              **CLOSE_IT)
@@ -134,15 +185,16 @@ def cancel_worker(student, sim) -> CancelOutcome:
 # -- task 1 ---------------------------------------------------------------------------
 
 
-@pytest.mark.task(1)
-def test_sends_every_job(student, sim, conns):
-    call = "worker(['j1', 'j2', 'j3'])"
-    sent = sim.run(student.worker(["j1", "j2", "j3"]), what="worker")
-    if not conns.opened:
+WORKER_CALL = "worker(['j1', 'j2', 'j3'])"
+
+
+def expect_sent_and_closed(conns: list[dict], sent: object) -> None:
+    call = WORKER_CALL
+    if not conns:
         fail(f"`{call}` never called `open_connection()`, so the grader saw no jobs sent.",
              next_step="Get the connection from the provided `open_connection()`.")
-    if conns.sent() != ["j1", "j2", "j3"]:
-        fail(f"`{call}` sent {conns.sent()!r}, but ['j1', 'j2', 'j3'] should be sent, in "
+    if sent_jobs(conns) != ["j1", "j2", "j3"]:
+        fail(f"`{call}` sent {sent_jobs(conns)!r}, but ['j1', 'j2', 'j3'] should be sent, in "
              "that order.",
              misconception="Every job should be sent, one after the other, in the order "
              "given.",
@@ -151,14 +203,47 @@ def test_sends_every_job(student, sim, conns):
                  misconception="worker should return how many jobs it sent.",
                  next_step="Count the jobs as they are sent and return the count.")
     expect_all_closed(conns, situation=f"After `{call}` finished normally")
-    expect_equal(sim.run(student.worker([]), what="worker"), 0, call="worker([])",
+
+
+@pytest.mark.task(1)
+def test_sends_every_job(student, sim, conns):
+    sent = sim.run(student.worker(["j1", "j2", "j3"]), what="worker")
+    expect_sent_and_closed(connection_facts(conns), sent)  # before worker([]) can raise
+    first_opened = len(conns.opened)
+    none = sim.run(student.worker([]), what="worker")
+    return judged(judge_sends_every_job, sent=sent, none=none, first_opened=first_opened,
+                  conns=connection_facts(conns), io=conns.io)
+
+
+def judge_sends_every_job(seen):
+    expect_connections_on_the_timeline(seen["conns"], seen["io"])
+    expect_sent_and_closed(seen["conns"][:seen["first_opened"]], seen["sent"])
+    expect_equal(seen["none"], 0, call="worker([])",
                  misconception="With no jobs there is nothing to send.",
                  next_step="Make sure an empty list of jobs returns 0.")
 
 
+def expect_cancel_on_the_timeline(seen) -> CancelOutcome:
+    """The connections agree with the timeline, which ends when the worker did."""
+    outcome, io = seen["outcome"], seen["io"]
+    expect_connections_on_the_timeline(seen["conns"], io)
+    if any(op.end is not None and op.end > outcome.finished_at + 1e-9 for op in io.operations):
+        impossible(f"operations end after the worker finished at {outcome.finished_at}")
+    return outcome
+
+
+def cancelled_worker(student, sim, conns) -> dict:
+    outcome = cancel_worker(student, sim)
+    return {"outcome": outcome, "conns": connection_facts(conns), "io": conns.io}
+
+
 @pytest.mark.task(1)
 def test_cancellation_propagates(student, sim, conns):
-    outcome = cancel_worker(student, sim)
+    return judged(judge_cancellation_propagates, **cancelled_worker(student, sim, conns))
+
+
+def judge_cancellation_propagates(seen):
+    outcome = expect_cancel_on_the_timeline(seen)
     if outcome.cancelled:
         return
     situation = (f"`worker({JOBS!r})`, run as a task, was cancelled {CANCEL_AT:g} s in, "
@@ -185,10 +270,15 @@ def test_cancellation_propagates(student, sim, conns):
 
 @pytest.mark.task(1)
 def test_closes_connection_when_cancelled(student, sim, conns):
-    outcome = cancel_worker(student, sim)
+    return judged(judge_closes_connection_when_cancelled,
+                  **cancelled_worker(student, sim, conns))
+
+
+def judge_closes_connection_when_cancelled(seen):
+    outcome, conns = expect_cancel_on_the_timeline(seen), seen["conns"]
     if outcome.error is not None:
         raise outcome.error
-    if not conns.opened:
+    if not conns:
         fail(f"`worker({JOBS!r})` never called `open_connection()` before it was "
              "cancelled, so there was nothing to close.",
              next_step="Get the connection from the provided `open_connection()`.")
@@ -198,10 +288,14 @@ def test_closes_connection_when_cancelled(student, sim, conns):
 
 @pytest.mark.task(1)
 def test_stops_promptly_when_cancelled(student, sim, conns):
-    outcome = cancel_worker(student, sim)
+    return judged(judge_stops_promptly_when_cancelled, **cancelled_worker(student, sim, conns))
+
+
+def judge_stops_promptly_when_cancelled(seen):
+    outcome = expect_cancel_on_the_timeline(seen)
     if outcome.error is not None:
         raise outcome.error
-    late = conns.new_jobs_started_after(CANCEL_AT)
+    late = new_jobs_started_after(seen["conns"], CANCEL_AT)
     if late:
         fail(
             f"worker was cancelled at {CANCEL_AT:g} s, in the middle of j2, but then "
@@ -244,13 +338,17 @@ async def quick_job(io: FakeIO, label: str, runs_for: float,
 
 @dataclass
 class Shutdown:
-    """What cancel_all did to a batch of tasks, observed the instant it returned."""
+    """What cancel_all did to a batch of tasks, observed the instant it returned.
 
-    tasks: list[asyncio.Task]
+    Plain facts only (tasks by name), so a judge reads it back: ``Shutdown(**seen[...])``.
+    """
+
     returned: object = None
     escaped: BaseException | None = None
     still_running: list[str] = field(default_factory=list)
     never_asked: list[str] = field(default_factory=list)  # running, and not even cancelled
+    not_cancelled: list[str] = field(default_factory=list)  # ended otherwise, or running
+    started: float = 0.0  # loop time cancel_all was called
     took: float = 0.0
 
 
@@ -262,7 +360,7 @@ def run_shutdown(sim, student, make_tasks, *, settle: float) -> Shutdown:
         await asyncio.sleep(settle)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        report = Shutdown(tasks)
+        report = Shutdown(started=started)
         try:
             report.returned = await student.cancel_all(tasks)
         except NotImplementedError:
@@ -273,12 +371,24 @@ def run_shutdown(sim, student, make_tasks, *, settle: float) -> Shutdown:
         report.still_running = [t.get_name() for t in tasks if not t.done()]
         report.never_asked = [t.get_name() for t in tasks
                               if not t.done() and not t.cancelling()]
+        report.not_cancelled = [t.get_name() for t in tasks if not t.cancelled()]
         for task in tasks:  # retrieve errors so nothing is logged as "never retrieved"
             if task.done() and not task.cancelled():
                 task.exception()
         return report
 
     return sim.run(scenario(), what="cancel_all")
+
+
+def judged_shutdown(seen, delays: dict[str, float]) -> Shutdown:
+    """The report, once its timeline agrees with this suite's durations and with it."""
+    report, io = Shutdown(**seen["shutdown"]), seen["io"]
+    expect_suite_delays(io, delays)
+    returned_at = report.started + report.took
+    if not report.still_running and any(
+            op.end is None or op.end > returned_at + 1e-9 for op in io.operations):
+        impossible(f"no task was running at {returned_at}, but an operation was")
+    return report
 
 
 def expect_nothing_escaped(report: Shutdown, setup: str) -> None:
@@ -308,6 +418,8 @@ def expect_nothing_escaped(report: Shutdown, setup: str) -> None:
 
 
 CLEANUPS = {"worker-a": 0.2, "worker-b": 0.3, "worker-c": 0.4}
+DRAIN_DELAYS = {name: 50.0 + i for i, name in enumerate(CLEANUPS)} | {
+    f"{name} cleanup": cleanup for name, cleanup in CLEANUPS.items()}
 
 
 @pytest.mark.task(2)
@@ -315,10 +427,17 @@ def test_cancels_and_drains(student, sim):
     io = FakeIO(sim)
 
     def make_tasks():
-        return [asyncio.create_task(long_job(io, name, 50.0 + i, cleanup), name=name)
-                for i, (name, cleanup) in enumerate(CLEANUPS.items())]
+        return [asyncio.create_task(
+                    long_job(io, name, DRAIN_DELAYS[name], DRAIN_DELAYS[f"{name} cleanup"]),
+                    name=name)
+                for name in CLEANUPS]
 
     report = run_shutdown(sim, student, make_tasks, settle=0.5)
+    return judged(judge_cancels_and_drains, shutdown=vars(report), io=io)
+
+
+def judge_cancels_and_drains(seen):
+    report = judged_shutdown(seen, DRAIN_DELAYS)
     call = "cancel_all(tasks)"
     setup = "With three running tasks whose cleanups take 0.2 s, 0.3 s and 0.4 s"
     expect_nothing_escaped(report, setup)
@@ -339,7 +458,7 @@ def test_cancels_and_drains(student, sim):
             next_step="After cancelling, await the tasks, e.g. "
             "`await asyncio.gather(*tasks, return_exceptions=True)`.",
         )
-    not_cancelled = [t.get_name() for t in report.tasks if not t.cancelled()]
+    not_cancelled = report.not_cancelled
     if not_cancelled:
         fail(
             f"{setup}, `{call}` never cancelled {', '.join(not_cancelled)}: it waited "
@@ -358,21 +477,33 @@ def test_cancels_and_drains(student, sim):
         )
 
 
+COUNT_DELAYS = {"finished": 0.1, "failed": 0.2, "running-1": 40.0, "running-1 cleanup": 0.3,
+                "running-2": 41.0, "running-2 cleanup": 0.4}
+
+
 @pytest.mark.task(2)
 def test_counts_cancelled_tasks(student, sim):
     io = FakeIO(sim)
+    d = COUNT_DELAYS
 
     def make_tasks():
         return [
-            asyncio.create_task(quick_job(io, "finished", 0.1), name="finished"),
+            asyncio.create_task(quick_job(io, "finished", d["finished"]), name="finished"),
             asyncio.create_task(
-                quick_job(io, "failed", 0.2, SourceFailed("the server hung up")),
+                quick_job(io, "failed", d["failed"], SourceFailed("the server hung up")),
                 name="failed"),
-            asyncio.create_task(long_job(io, "running-1", 40.0, 0.3), name="running-1"),
-            asyncio.create_task(long_job(io, "running-2", 41.0, 0.4), name="running-2"),
+            asyncio.create_task(long_job(io, "running-1", d["running-1"],
+                                         d["running-1 cleanup"]), name="running-1"),
+            asyncio.create_task(long_job(io, "running-2", d["running-2"],
+                                         d["running-2 cleanup"]), name="running-2"),
         ]
 
     report = run_shutdown(sim, student, make_tasks, settle=0.5)
+    return judged(judge_counts_cancelled_tasks, shutdown=vars(report), io=io)
+
+
+def judge_counts_cancelled_tasks(seen):
+    report = judged_shutdown(seen, COUNT_DELAYS)
     setup = ("With one task already finished, one already failed (SourceFailed) and two "
              "still running")
     expect_nothing_escaped(report, setup)
