@@ -5,6 +5,11 @@ frozen loop shows up as a silence in it, and as a recorded violation. The provid
 ``legacy_lookup`` is replaced by a recording fake whose ``time.sleep`` is a violation
 when it runs on the loop's thread and a virtual sleep inside a worker thread, so no
 verdict here depends on real time.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (the heartbeat's beat times, the
+library's calls with their operations, what the handler returned), where no student
+code runs. Only the judges' conditions earn points.
 """
 
 import asyncio
@@ -12,6 +17,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,7 @@ from grader.suite import (
     expect_all_awaited,
     expect_equal,
     fail,
+    judged,
     loop_runs_here,
     ran_one_after_another,
     student_frame,
@@ -36,6 +43,7 @@ LONGEST_SILENCE = 0.15  # the longest gap between two beats we accept
 SETTLE = 0.22  # the heartbeat keeps running this long after the handler returns
 DELAYS = {"alpha": 0.55, "beta": 0.35, "gamma": 0.45}  # beta finishes first, alpha last
 KEYS = ["alpha", "beta", "gamma"]
+EPS = 1e-6
 
 
 def expected(key: str) -> str:
@@ -45,37 +53,47 @@ def expected(key: str) -> str:
 # -- the fake library -----------------------------------------------------------------
 
 
-@dataclass
-class LookupCall:
-    key: str
-    op: Operation
-    on_loop: bool
-    caller: str = ""  # "handlers.py:25 in lookup"
-    caller_name: str = ""
-    caller_is_async: bool = False
-
-
 class FakeLibrary:
-    """Stands in for ``legacy_lookup``: records each call's thread, caller and span."""
+    """Stands in for ``legacy_lookup``: records each call's thread, caller and span.
+
+    A call is a plain dict (what the judges see): ``key``, its ``op`` on the simulation's
+    timeline, ``on_loop``, and the student frame that made it: ``caller`` ("handlers.py:25
+    in lookup"), ``caller_name``, ``caller_is_async``.
+    """
 
     def __init__(self, sim: Any, student: Any) -> None:
         self.sim = sim
         self.student_file = str(Path(student.path).resolve())
-        self.calls: list[LookupCall] = []
+        self.calls: list[dict[str, Any]] = []
 
     def legacy_lookup(self, key: str) -> str:
         loop = self.sim.loop
-        call = LookupCall(key, Operation(label=f"legacy_lookup({key!r})", start=loop.time()),
-                          on_loop=loop_runs_here())
-        call.caller, call.caller_name, call.caller_is_async = _student_caller(self.student_file)
-        self.calls.append(call)
-        self.sim.operations.append(call.op)
+        delay = DELAYS.get(key, 0.5)
+        op = Operation(label=f"legacy_lookup({key!r})", start=loop.time(), delay=delay)
+        caller, caller_name, caller_is_async = _student_caller(self.student_file)
+        self.calls.append({"key": key, "op": op, "on_loop": loop_runs_here(), "caller": caller,
+                           "caller_name": caller_name, "caller_is_async": caller_is_async})
+        self.sim.operations.append(op)
         try:
-            time.sleep(DELAYS.get(key, 0.5))  # a violation on the loop, virtual in a thread
+            time.sleep(delay)  # a violation on the loop, virtual in a thread
         finally:
-            call.op.end = loop.time()
-            call.op.outcome = "ok"
+            op.end = loop.time()
+            op.outcome = "ok"
         return expected(key)
+
+
+def lookup_calls(seen: dict[str, Any]) -> list[dict[str, Any]]:
+    """The library's calls, each one a lookup on the simulation's timeline that took as
+    long as DELAYS says (observations that disagree come from no honest run)."""
+    timeline = {(op.label, op.start, op.end) for op in seen["sim"].operations}
+    for call in seen["calls"]:
+        op = call["op"]
+        if (op.label != f"legacy_lookup({call['key']!r})"
+                or (op.label, op.start, op.end) not in timeline):
+            raise ValueError(f"a lookup the simulation never saw: {op.label[:60]}")
+        if op.end is not None and op.end - op.start < DELAYS.get(call["key"], 0.5) - EPS:
+            raise ValueError(f"{op.label[:60]} took less than its delay")
+    return seen["calls"]
 
 
 def _student_caller(student_file: str) -> tuple[str, str, bool]:
@@ -103,6 +121,20 @@ class HeartbeatRun:
     beats: list[float]
     started: float
     finished: float
+
+    def observations(self) -> dict[str, Any]:
+        return {"beats": self.beats, "started": self.started, "finished": self.finished}
+
+    @classmethod
+    def seen(cls, seen: dict[str, Any]) -> "HeartbeatRun":
+        """The run as observed; its beats must lie in the simulation's run, TICK apart."""
+        sim, beats = seen["sim"], seen["beats"]
+        first, last = sim.started - EPS, sim.started + sim.elapsed + EPS
+        if not (first <= seen["started"] <= seen["finished"] <= last
+                and all(first <= beat <= last for beat in beats)
+                and all(b - a >= TICK - EPS for a, b in pairwise(beats))):
+            raise ValueError("a heartbeat that no honest run records")
+        return cls(None, beats, seen["started"], seen["finished"])
 
     def longest_silence(self) -> tuple[float, float]:
         """(from, to) of the longest gap between beats that overlaps the handler's run."""
@@ -144,20 +176,32 @@ def run_beside_heartbeat(sim: Any, make: Callable[[], Any], *, what: str) -> Hea
 # -- shared diagnoses -----------------------------------------------------------------
 
 
-def expect_value(actual: Any, wanted: Any, *, call: str, misconception: str = "",
-                 next_step: str = "") -> None:
+def awaitable_in(value: Any) -> tuple[str, str] | None:
+    """The first coroutine or future in ``value`` (or in the list it is), in plain words:
+    ("coroutine", its name) or ("awaitable", its type). A coroutine found is closed."""
+    for item in value if isinstance(value, list) else [value]:
+        if inspect.iscoroutine(item):
+            name = getattr(item, "__qualname__", "a coroutine")
+            item.close()
+            return ("coroutine", str(name))
+        if inspect.isawaitable(item):
+            return ("awaitable", type(item).__name__)
+    return None
+
+
+def expect_value(actual: Any, awaitable: tuple[str, str] | None, wanted: Any, *, call: str,
+                 misconception: str = "", next_step: str = "") -> None:
     """Like expect_equal, but a coroutine or future in place of a value gets its own story."""
-    values = actual if isinstance(actual, list) else [actual]
-    pending = next((v for v in values if inspect.isawaitable(v)), None)
-    if pending is not None:
-        expect_no_awaitable(pending, call=call)
+    expect_no_awaitable(awaitable, call=call)
     expect_equal(actual, wanted, call=call, misconception=misconception, next_step=next_step)
 
 
-def expect_no_awaitable(value: Any, *, call: str) -> None:
-    if inspect.iscoroutine(value):
-        name = getattr(value, "__qualname__", "a coroutine")
-        value.close()
+def expect_no_awaitable(awaitable: tuple[str, str] | None, *, call: str) -> None:
+    """Fail if the handler gave back ``awaitable`` (from :func:`awaitable_in`)."""
+    if awaitable is None:
+        return
+    kind, name = awaitable
+    if kind == "coroutine":
         fail(
             f"`{call}` gave back a coroutine object (`{name}`) instead of the lookup's value: "
             "it was never awaited, so `legacy_lookup` never ran.",
@@ -165,33 +209,32 @@ def expect_no_awaitable(value: Any, *, call: str) -> None:
             "builds a coroutine. The worker thread starts when you `await` it.",
             next_step="Write `return await asyncio.to_thread(legacy_lookup, key)`.",
         )
-    if inspect.isawaitable(value):
-        fail(
-            f"`{call}` gave back {type(value).__name__} object instead of the lookup's "
-            "value: it was never awaited.",
-            misconception="A future stands for a result that will exist later; awaiting it "
-            "is how you get that result.",
-            next_step="Put `await` in front of the call that gave you the future.",
-        )
+    fail(
+        f"`{call}` gave back {name} object instead of the lookup's value: it was never "
+        "awaited.",
+        misconception="A future stands for a result that will exist later; awaiting it is "
+        "how you get that result.",
+        next_step="Put `await` in front of the call that gave you the future.",
+    )
 
 
-def expect_off_the_loop(library: FakeLibrary, *, call: str, entry: str,
+def expect_off_the_loop(calls: list[dict[str, Any]], *, call: str, entry: str,
                         symptom: str = "") -> None:
     """Fail if ``legacy_lookup`` ran on the event loop's own thread."""
-    on_loop = [c for c in library.calls if c.on_loop]
+    on_loop = [c for c in calls if c["on_loop"]]
     if not on_loop:
         return
     first = on_loop[0]
-    frozen = sum(c.op.end - c.op.start for c in on_loop if c.op.end is not None)
-    where = f" (called at {first.caller})" if first.caller else ""
+    frozen = sum(c["op"].end - c["op"].start for c in on_loop if c["op"].end is not None)
+    where = f" (called at {first['caller']})" if first["caller"] else ""
     wrapper = ""
-    if first.caller_is_async and first.caller_name != entry:
-        wrapper = (f" Your `{first.caller_name}` is an `async def`, but the call inside it "
+    if first["caller_is_async"] and first["caller_name"] != entry:
+        wrapper = (f" Your `{first['caller_name']}` is an `async def`, but the call inside it "
                    "still runs synchronously.")
     others = f" (and {len(on_loop) - 1} more calls)" if len(on_loop) > 1 else ""
     lead = symptom or f"While `{call}` ran, "
     fail(
-        f"{lead}`legacy_lookup({first.key!r})`{others} ran on the event loop's own "
+        f"{lead}`legacy_lookup({first['key']!r})`{others} ran on the event loop's own "
         f"thread{where}, so the loop was frozen for {frozen:.2f} s of simulated time and no "
         f"other task could run.{wrapper}",
         misconception="A synchronous function holds whichever thread calls it until it "
@@ -247,25 +290,37 @@ def expect_steady_heartbeat(sim: Any, run: HeartbeatRun, *, call: str) -> None:
 
 # -- task 1 ---------------------------------------------------------------------------
 
+REPLY = "reply_after(0.35, 'hi')"
 
-@pytest.mark.task(1)
-def test_reply_returns_after_the_delay(student, sim):
-    call = "reply_after(0.35, 'hi')"
-    result = sim.run(student.reply_after(0.35, "hi"), what="reply_after")
-    expect_equal(result, "hi", call=call,
-                 misconception="The reply is the message you were given, unchanged.",
-                 next_step="Return `message` once the wait is over.")
-    if sim.elapsed < 0.35 - 1e-9:
+
+def expect_waited(sim: Any, took: float, text: str) -> None:
+    """Fail if the reply came sooner than its 0.35 s delay; ``text`` tells how soon."""
+    if took < 0.35 - 1e-9:
         expect_all_awaited(sim, what="reply_after")
         fail(
-            f"`{call}` returned after {sim.elapsed:.2f} s of simulated time; it should wait "
-            "0.35 s before replying.",
+            text,
             misconception="Nothing waits unless you wait for it: a delay has to be awaited.",
             next_step="`await asyncio.sleep(delay)` before returning.",
         )
+
+
+@pytest.mark.task(1)
+def test_reply_returns_after_the_delay(student, sim):
+    result = sim.run(student.reply_after(0.35, "hi"), what="reply_after")
+    return judged(judge_reply_returns_after_the_delay, result=result, sim=sim)
+
+
+def judge_reply_returns_after_the_delay(seen):
+    sim = seen["sim"]
+    expect_equal(seen["result"], "hi", call=REPLY,
+                 misconception="The reply is the message you were given, unchanged.",
+                 next_step="Return `message` once the wait is over.")
+    expect_waited(sim, sim.elapsed,
+                  f"`{REPLY}` returned after {sim.elapsed:.2f} s of simulated time; it should "
+                  "wait 0.35 s before replying.")
     if sim.elapsed > 0.35 + 1e-9:
         fail(
-            f"`{call}` took {sim.elapsed:.2f} s of simulated time; it should reply after "
+            f"`{REPLY}` took {sim.elapsed:.2f} s of simulated time; it should reply after "
             "exactly 0.35 s.",
             next_step="Wait for `delay` seconds once, then return.",
         )
@@ -273,34 +328,40 @@ def test_reply_returns_after_the_delay(student, sim):
 
 @pytest.mark.task(1)
 def test_heartbeat_ticks_during_reply(student, sim):
-    call = "reply_after(0.35, 'hi')"
     run = run_beside_heartbeat(sim, lambda: student.reply_after(0.35, "hi"), what="reply_after")
-    expect_steady_heartbeat(sim, run, call=call)
-    if run.finished - run.started < 0.35 - 1e-9:
-        expect_all_awaited(sim, what="reply_after")
-        fail(
-            f"`{call}` replied after {run.finished - run.started:.2f} s of simulated time, so "
-            "it never really waited beside the heartbeat; it should wait 0.35 s.",
-            misconception="Nothing waits unless you wait for it: a delay has to be awaited.",
-            next_step="`await asyncio.sleep(delay)` before returning.",
-        )
+    return judged(judge_heartbeat_ticks_during_reply, sim=sim, **run.observations())
+
+
+def judge_heartbeat_ticks_during_reply(seen):
+    run = HeartbeatRun.seen(seen)
+    expect_steady_heartbeat(seen["sim"], run, call=REPLY)
+    took = run.finished - run.started
+    expect_waited(seen["sim"], took,
+                  f"`{REPLY}` replied after {took:.2f} s of simulated time, so it never really "
+                  "waited beside the heartbeat; it should wait 0.35 s.")
 
 
 # -- task 2 ---------------------------------------------------------------------------
 
+LOOKUP = "lookup('alpha')"
+
 
 @pytest.mark.task(2)
 def test_lookup_returns_library_result(student, sim, library):
-    call = "lookup('alpha')"
     result = sim.run(student.lookup("alpha"), what="lookup")
-    expect_value(result, expected("alpha"), call=call,
+    return judged(judge_lookup_returns_library_result, result=result,
+                  awaitable=awaitable_in(result), sim=sim, calls=library.calls)
+
+
+def judge_lookup_returns_library_result(seen):
+    expect_value(seen["result"], seen["awaitable"], expected("alpha"), call=LOOKUP,
                  misconception="lookup should hand back exactly what legacy_lookup returned.",
                  next_step="Return the value you get from awaiting the worker thread.")
-    keys = [c.key for c in library.calls]
+    keys = [c["key"] for c in lookup_calls(seen)]
     if keys != ["alpha"]:
         fail(
-            f"`{call}` called `legacy_lookup` {len(keys)} times (with {keys}); it should call "
-            "it exactly once, with 'alpha'.",
+            f"`{LOOKUP}` called `legacy_lookup` {len(keys)} times (with {keys}); it should "
+            "call it exactly once, with 'alpha'.",
             misconception="Each lookup is a slow round trip to another server; repeating it "
             "doubles the cost.",
             next_step="Call `legacy_lookup(key)` once (on a worker thread) and return its result.",
@@ -309,23 +370,29 @@ def test_lookup_returns_library_result(student, sim, library):
 
 @pytest.mark.task(2)
 def test_heartbeat_ticks_during_lookup(student, sim, library):
-    call = "lookup('alpha')"
     run = run_beside_heartbeat(sim, lambda: student.lookup("alpha"), what="lookup")
-    expect_no_awaitable(run.result, call=call)
-    if not library.calls:
+    return judged(judge_heartbeat_ticks_during_lookup, awaitable=awaitable_in(run.result),
+                  sim=sim, calls=library.calls, **run.observations())
+
+
+def judge_heartbeat_ticks_during_lookup(seen):
+    run = HeartbeatRun.seen(seen)
+    expect_no_awaitable(seen["awaitable"], call=LOOKUP)
+    if not lookup_calls(seen):
         fail(
-            f"`{call}` never called `legacy_lookup`, so there was nothing to keep off the loop.",
+            f"`{LOOKUP}` never called `legacy_lookup`, so there was nothing to keep off the "
+            "loop.",
             next_step="Call `legacy_lookup(key)` on a worker thread and return its result.",
         )
     silent, symptom = silence_text(run)
-    expect_off_the_loop(library, call=call, entry="lookup",
-                        symptom=f"While `{call}` ran, {symptom[:-2]}: " if silent else "")
-    expect_steady_heartbeat(sim, run, call=call)
+    expect_off_the_loop(seen["calls"], call=LOOKUP, entry="lookup",
+                        symptom=f"While `{LOOKUP}` ran, {symptom[:-2]}: " if silent else "")
+    expect_steady_heartbeat(seen["sim"], run, call=LOOKUP)
 
 
 # -- task 3 ---------------------------------------------------------------------------
 
-
+LOOKUP_ALL = f"lookup_all({KEYS!r})"
 ORDER = dict(
     misconception="Results belong in the order of the keys, not in the order the lookups "
     "happened to finish.",
@@ -334,12 +401,24 @@ ORDER = dict(
 )
 
 
+def expect_in_key_order(seen: dict[str, Any]) -> None:
+    expect_value(seen["result"], seen["awaitable"], [expected(k) for k in KEYS],
+                 call=LOOKUP_ALL, **ORDER)
+
+
 @pytest.mark.task(3)
 def test_lookup_all_keeps_key_order(student, sim, library):
     result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
-    expect_value(result, [expected(k) for k in KEYS], call=f"lookup_all({KEYS!r})", **ORDER)
+    awaitable = awaitable_in(result)
+    expect_in_key_order({"result": result, "awaitable": awaitable})
     empty = sim.run(student.lookup_all([]), what="lookup_all")
-    expect_equal(empty, [], call="lookup_all([])",
+    return judged(judge_lookup_all_keeps_key_order, result=result, awaitable=awaitable,
+                  empty=empty)
+
+
+def judge_lookup_all_keeps_key_order(seen):
+    expect_in_key_order(seen)
+    expect_equal(seen["empty"], [], call="lookup_all([])",
                  misconception="With no keys there is nothing to look up: the answer is an "
                  "empty list.",
                  next_step="Make sure your code handles an empty list of keys.")
@@ -347,12 +426,17 @@ def test_lookup_all_keeps_key_order(student, sim, library):
 
 @pytest.mark.task(3)
 def test_lookup_all_overlaps_lookups(student, sim, library):
-    call = f"lookup_all({KEYS!r})"
     result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
-    for value in result if isinstance(result, list) else [result]:
-        expect_no_awaitable(value, call=call)
-    expect_off_the_loop(library, call=call, entry="lookup_all")
-    looked_up = sorted(c.key for c in library.calls if c.op.end is not None)
+    return judged(judge_lookup_all_overlaps_lookups, awaitable=awaitable_in(result), sim=sim,
+                  calls=library.calls)
+
+
+def judge_lookup_all_overlaps_lookups(seen):
+    call, sim = LOOKUP_ALL, seen["sim"]
+    calls = lookup_calls(seen)
+    expect_no_awaitable(seen["awaitable"], call=call)
+    expect_off_the_loop(calls, call=call, entry="lookup_all")
+    looked_up = sorted(c["key"] for c in calls if c["op"].end is not None)
     if looked_up != sorted(KEYS):
         fail(
             f"`{call}` looked up {looked_up}; every key, {sorted(KEYS)}, needs its own lookup.",
@@ -361,7 +445,7 @@ def test_lookup_all_overlaps_lookups(student, sim, library):
     budget = 0.6
     if sim.elapsed <= budget + 1e-9:
         return
-    ops = [c.op for c in library.calls if c.op.end is not None]
+    ops = [c["op"] for c in calls if c["op"].end is not None]
     took = f"{sim.elapsed:.2f} s of simulated time (the budget is {budget:g} s)"
     waits = [v for v in sim.violations if v.kind == "wait"]
     if waits:
