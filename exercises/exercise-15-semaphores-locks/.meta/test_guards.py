@@ -1,4 +1,10 @@
-"""Hidden checks for exercise 15 (Semaphore to cap concurrency, Lock around read-await-write)."""
+"""Hidden checks for exercise 15 (Semaphore to cap concurrency, Lock around read-await-write).
+
+Each test runs the student's code and ends with ``return judged(judge_<check>, ...)``:
+its judge decides here, then again in the grading parent on the plain observations (the
+fakes' timelines, the account's final numbers, whether a threading lock froze the loop),
+where no student code runs. Only the judges' conditions earn points.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,13 @@ import pytest
 
 from grader.suite import (
     FakeIO,
+    SimulationRecord,
+    TaskRecord,
     expect_elapsed_at_most,
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
     student_frame,
 )
 
@@ -58,19 +67,28 @@ class FreezeWatch:
         frame = student_frame(self.student_file)
         return f" ({self.student_file.name}, line {frame.f_lineno})" if frame else ""
 
+    def seen(self) -> tuple[str, str]:
+        """What a judge reads: the kind of lock that froze the loop ("" if none), where."""
+        return (self.kind, self.where)
+
     def check(self) -> None:
-        if self.kind:
-            fail(
-                f"Your code waited for a {self.kind}{self.where} that another task was "
-                "holding across an `await`. On the event loop that wait never ends: the "
-                "holder can only release the lock when the loop runs it again, and the "
-                "loop itself is stuck waiting (the grader stopped it instead of hanging).",
-                misconception=f"A {self.kind} makes the whole thread wait, and every task "
-                "runs on the loop's one thread. The asyncio versions make only the waiting "
-                "task wait and let the loop run the others, including the holder.",
-                next_step="Use the asyncio versions (`asyncio.Lock()`, "
-                "`asyncio.Semaphore(n)`) with `async with`.",
-            )
+        expect_never_froze(self.seen())
+
+
+def expect_never_froze(frozen: tuple[str, str]) -> None:
+    kind, where = frozen
+    if kind:
+        fail(
+            f"Your code waited for a {kind}{where} that another task was "
+            "holding across an `await`. On the event loop that wait never ends: the "
+            "holder can only release the lock when the loop runs it again, and the "
+            "loop itself is stuck waiting (the grader stopped it instead of hanging).",
+            misconception=f"A {kind} makes the whole thread wait, and every task "
+            "runs on the loop's one thread. The asyncio versions make only the waiting "
+            "task wait and let the loop run the others, including the holder.",
+            next_step="Use the asyncio versions (`asyncio.Lock()`, "
+            "`asyncio.Semaphore(n)`) with `async with`.",
+        )
 
 
 def _loop_running() -> bool:
@@ -161,6 +179,30 @@ def frozen(student):
     return watch
 
 
+# -- what only an honest run produces ---------------------------------------------------
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_told(ops, delay_of) -> None:
+    """Every fake operation took the delay this suite gives it, not one of its own."""
+    for i, op in enumerate(ops):
+        if op.delay != delay_of(i, op.label):
+            impossible(f"{op.label!r} was told {op.delay} s, not {delay_of(i, op.label)} s")
+
+
+def expect_suite_delays(io) -> None:
+    expect_told(io.operations, lambda _i, source: DELAYS.get(source, 1.0))
+
+
+def left_running(labels: list[str]) -> SimulationRecord:
+    """The tasks a call left running, snapshotted before the next call, as a record."""
+    return SimulationRecord(pending=[TaskRecord(label) for label in labels])
+
+
 # -- task 1: a semaphore ---------------------------------------------------------------
 
 
@@ -176,6 +218,11 @@ ORDER = dict(
     "downloads finish in.",
     next_step="asyncio.gather returns results in the order of its arguments.",
 )
+EMPTY = dict(
+    call="fetch_limited([], 3)",
+    misconception="With nothing to fetch, the answer is an empty list.",
+    next_step="Make sure an empty list of sources works.",
+)
 
 
 def run_fetches(student, sim, frozen: FreezeWatch, sources: list[str], limit: int):
@@ -188,19 +235,44 @@ def run_fetches(student, sim, frozen: FreezeWatch, sources: list[str], limit: in
     return result
 
 
+def expect_fetched_every_source(io, sources: list[str], call: str) -> None:
+    """Doing nothing is fast and never too many: only a run that fetched everything counts."""
+    fetched = {op.label for op in io.operations}
+    missing = [s for s in sources if s not in fetched]
+    if missing:
+        fail(
+            f"Called `{call}`: it never called fetch for {missing[:3]}, so how it paced "
+            "the downloads proves nothing.",
+            misconception="Every source has to be fetched; a limit is about how many "
+            "downloads run at once, not about skipping some.",
+            next_step="Call fetch(source) once for every source in the list.",
+        )
+
+
 @pytest.mark.task(1)
 def test_results_in_order(student, sim, io, frozen):
     results = run_fetches(student, sim, frozen, SOURCES, 3)
-    expect_equal(results, [io.expected(s) for s in SOURCES],
+    expect_results_in_order(results, io, sim)
+    pending = sim.pending_labels()
+    empty = sim.run(student.fetch_limited([], 3), what="fetch_limited")
+    return judged(judge_results_in_order, frozen=frozen.seen(), results=results, io=io,
+                  pending=pending, empty=empty)
+
+
+def expect_results_in_order(results, io, sim) -> None:
+    expect_equal(results, [FakeIO.expected(s) for s in SOURCES],
                  call=f"fetch_limited({SOURCES!r}, 3)", **ORDER)
     expect_no_pending_tasks(sim, what="fetch_limited")
-    expect_equal(sim.run(student.fetch_limited([], 3), what="fetch_limited"), [],
-                 call="fetch_limited([], 3)",
-                 misconception="With nothing to fetch, the answer is an empty list.",
-                 next_step="Make sure an empty list of sources works.")
 
 
-def expect_within_limit(fake: FakeIO, limit: int, call: str) -> None:
+def judge_results_in_order(seen):
+    expect_never_froze(seen["frozen"])
+    expect_suite_delays(seen["io"])
+    expect_results_in_order(seen["results"], seen["io"], left_running(seen["pending"]))
+    expect_equal(seen["empty"], [], **EMPTY)
+
+
+def expect_within_limit(fake, limit: int, call: str) -> None:
     if fake.peak > limit:
         fail(
             f"Called `{call}`: {fake.peak} downloads were in flight at once, but the limit "
@@ -215,19 +287,40 @@ def expect_within_limit(fake: FakeIO, limit: int, call: str) -> None:
         )
 
 
+def expect_limited(io, sources: list[str], limit: int, call: str) -> None:
+    expect_suite_delays(io)
+    expect_fetched_every_source(io, sources, call)
+    expect_within_limit(io, limit, call)
+
+
 @pytest.mark.task(1)
 def test_never_more_than_limit(student, sim, io, frozen):
     run_fetches(student, sim, frozen, SOURCES, 3)
-    expect_within_limit(io, 3, "fetch_limited(10 sources, 3)")
+    expect_limited(io, SOURCES, 3, "fetch_limited(10 sources, 3)")
     fewer = FakeIO(sim, DELAYS)
     student.replace("fetch", fewer.fetch)
     run_fetches(student, sim, frozen, SOURCES[:5], 2)
-    expect_within_limit(fewer, 2, "fetch_limited(5 sources, 2)")
+    return judged(judge_never_more_than_limit, frozen=frozen.seen(), io=io, fewer=fewer,
+                  sim=sim)
+
+
+def judge_never_more_than_limit(seen):
+    expect_never_froze(seen["frozen"])
+    expect_limited(seen["io"], SOURCES, 3, "fetch_limited(10 sources, 3)")
+    expect_limited(seen["fewer"], SOURCES[:5], 2, "fetch_limited(5 sources, 2)")
 
 
 @pytest.mark.task(1)
 def test_limit_used_fully(student, sim, io, frozen):
     run_fetches(student, sim, frozen, SOURCES, 3)
+    return judged(judge_limit_used_fully, frozen=frozen.seen(), sim=sim, io=io)
+
+
+def judge_limit_used_fully(seen):
+    sim, io = seen["sim"], seen["io"]
+    expect_never_froze(seen["frozen"])
+    expect_suite_delays(io)
+    expect_fetched_every_source(io, SOURCES, "fetch_limited(10 sources, 3)")
     if sim.elapsed > LIMITED_BUDGET and io.peak < 3:
         sim.budget = LIMITED_BUDGET
         pace = "one at a time" if io.peak == 1 else f"only {io.peak} at a time"
@@ -254,20 +347,28 @@ class Bank:
         self.store = FakeIO(sim)
 
     async def approve(self, amount: int) -> None:
-        # Each approval a hundredth of a second longer than the previous one.
         await self.approvals.operation(f"approve {amount}",
-                                       1.0 + 0.01 * len(self.approvals.operations))
+                                       approval_seconds(len(self.approvals.operations)))
 
     async def load_balance(self, account) -> int:
-        await self.store.operation("load balance", 0.1)
+        await self.store.operation("load balance", STORE_SECONDS)
         return account.stored_balance
 
     async def save_balance(self, account, balance: int) -> None:
-        await self.store.operation(f"save {balance}", 0.1)
+        await self.store.operation(f"save {balance}", STORE_SECONDS)
         account.stored_balance = balance
 
 
-def run_deposits(student, sim, frozen: FreezeWatch):
+def approval_seconds(earlier: int) -> float:
+    """Each approval a hundredth of a second longer than the previous one."""
+    return 1.0 + 0.01 * earlier
+
+
+STORE_SECONDS = 0.1
+
+
+def run_deposits(student, sim, frozen: FreezeWatch) -> dict:
+    """Ten deposits at once; what the judges read: the fakes' timelines, the account."""
     bank = Bank(sim)
     for name in ("approve", "load_balance", "save_balance"):
         student.replace(name, getattr(bank, name))
@@ -283,22 +384,33 @@ def run_deposits(student, sim, frozen: FreezeWatch):
         frozen.check()
         raise
     frozen.check()
-    return bank, account
+    return dict(frozen=frozen.seen(), sim=sim, approvals=bank.approvals, store=bank.store,
+                balance=account.stored_balance, count=account.deposit_count)
+
+
+def expect_bank_timeline(seen) -> None:
+    expect_never_froze(seen["frozen"])
+    expect_told(seen["approvals"].operations, lambda i, _label: approval_seconds(i))
+    expect_told(seen["store"].operations, lambda _i, _label: STORE_SECONDS)
 
 
 @pytest.mark.task(2)
 def test_no_lost_deposits(student, sim, frozen):
-    _bank, account = run_deposits(student, sim, frozen)
+    return judged(judge_no_lost_deposits, **run_deposits(student, sim, frozen))
+
+
+def judge_no_lost_deposits(seen):
+    expect_bank_timeline(seen)
     expected = OPENING + sum(AMOUNTS)
     call = f"ten deposits ({', '.join(map(str, AMOUNTS))}) at once into Account({OPENING})"
-    if account.stored_balance != expected:
+    if seen["balance"] != expected:
         counter = ""
-        if account.deposit_count == len(AMOUNTS):
+        if seen["count"] == len(AMOUNTS):
             counter = (" Meanwhile deposit_count did reach 10 without any lock: `+= 1` has "
                        "no await inside, so no other task can run in the middle of it.")
         fail(
             f"Ran {call}: the balance should end at {expected} but ended at "
-            f"{account.stored_balance}, so deposits were lost.{counter}",
+            f"{seen['balance']}, so deposits were lost.{counter}",
             misconception="Between reading the balance and saving the new one there is an "
             "`await`, and other deposits run in that gap: they read the same old balance, "
             "and each save overwrites the ones before it.",
@@ -306,26 +418,30 @@ def test_no_lost_deposits(student, sim, frozen):
             "after `save_balance` (`async with account.lock:`).",
         )
     expect_equal(
-        account.deposit_count, len(AMOUNTS), call=f"account.deposit_count after {call}",
+        seen["count"], len(AMOUNTS), call=f"account.deposit_count after {call}",
         misconception="Every deposit should add one to the account's deposit_count.",
         next_step="Add `account.deposit_count += 1` to deposit (it needs no lock).",
     )
-    expect_no_pending_tasks(sim, what="deposit")
+    expect_no_pending_tasks(seen["sim"], what="deposit")
 
 
 @pytest.mark.task(2)
 def test_only_the_update_is_locked(student, sim, frozen):
-    bank, _account = run_deposits(student, sim, frozen)
-    approvals = len(bank.approvals.operations)
-    if approvals != len(AMOUNTS):
+    return judged(judge_only_the_update_is_locked, **run_deposits(student, sim, frozen))
+
+
+def judge_only_the_update_is_locked(seen):
+    expect_bank_timeline(seen)
+    sim, approvals = seen["sim"], seen["approvals"]
+    if len(approvals.operations) != len(AMOUNTS):
         fail(
-            f"Ten deposits at once called approve {approvals} time(s); every deposit must "
-            "be approved first.",
+            f"Ten deposits at once called approve {len(approvals.operations)} time(s); "
+            "every deposit must be approved first.",
             misconception="Skipping the fraud check would make deposits faster, but it is "
             "part of the job.",
             next_step="Start deposit with `await approve(amount)`.",
         )
-    if sim.elapsed > DEPOSIT_BUDGET and bank.approvals.peak == 1:
+    if sim.elapsed > DEPOSIT_BUDGET and approvals.peak == 1:
         sim.budget = DEPOSIT_BUDGET
         fail(
             f"Ten deposits at once took {sim.elapsed:.1f} s of simulated time (about 3 s "
