@@ -293,6 +293,9 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
         if record.get("event") != "result":
             continue
         name = record.get("check")
+        if not isinstance(name, str):
+            evidence.append("a result without a check name")
+            continue
         if name == canary:
             canary_status = record.get("status")
         elif name not in expected:
@@ -558,14 +561,24 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
                 status=status,
                 points=check.points if status == "passed" else 0,
                 max_points=check.points,
-                feedback=Feedback.from_dict(feedback) if isinstance(feedback, dict) else None,
+                feedback=_feedback_from(feedback),
                 traceback=str(record.get("traceback") or ""),
-                duration=float(record.get("duration") or 0.0),
+                duration=record.get("duration") or 0.0,  # cleaned by CheckResult
                 sim_elapsed=record.get("sim_elapsed"),
                 timeline=record.get("timeline"),
             )
         )
     return _apply_requirements(exercise, results)
+
+
+def _feedback_from(data: Any) -> Feedback | None:
+    """The child's feedback, if it is one; CheckResult cleans its texts."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Feedback.from_dict(data)
+    except (TypeError, ValueError, KeyError):
+        return Feedback("Your code's run reported a malformed message for this check.")
 
 
 def _confirmed(exercise: Exercise, check: str, observations: Any,
