@@ -1,4 +1,10 @@
-"""Hidden checks for exercise 08 (errors in gather: collect them, or fail fast and tidy up)."""
+"""Hidden checks for exercise 08 (errors in gather: collect them, or fail fast and tidy up).
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (what split_results returned or raised;
+an ``Attempt`` as plain facts beside the FakeIO record, held against this suite's own
+delays), where no student code runs. Only the judges' conditions earn points.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from grader.suite import (
     expect_elapsed_at_most,
     expect_equal,
     fail,
+    judged,
     same_value,
 )
 
@@ -39,13 +46,21 @@ def situation(sources: list[str], failing: str) -> str:
 # -- task 1: split_results ------------------------------------------------------------
 
 
-def run_split(student, sim, sources: list[str], who: str) -> tuple[list, list]:
-    """Call split_results; explain an escaped failure or a result of the wrong shape."""
+def run_split(student, sim, sources: list[str]) -> dict:
+    """Call split_results: what it returned, or the fetches' failure it let escape."""
     try:
         result = sim.run(student.split_results(list(sources)), what="split_results")
     except (*FAKE_ERRORS, BaseExceptionGroup) as exc:
         if not all(isinstance(leaf, FAKE_ERRORS) for leaf in leaves(exc)):
             raise
+        return {"raised": exc, "result": None}
+    return {"raised": None, "result": result}
+
+
+def split_parts(seen, who: str) -> tuple[list, list]:
+    """Explain an escaped failure or a result of the wrong shape; else the two lists."""
+    exc, result = seen["raised"], seen["result"]
+    if exc is not None:
         fail(
             f"{who} raised {type(exc).__name__} ({exc}) instead of returning: one "
             "failing fetch sank the whole call, and the results of the others were lost.",
@@ -105,9 +120,12 @@ A_B_C = {"a": 0.2, "b": 0.5, "c": 0.8}  # input, completion and alphabetical ord
 @pytest.mark.task(1)
 def test_keeps_every_success(student, sim):
     make_io(sim, student, A_B_C, failing={"b": SourceFailed("b is down")})
-    sources = ["a", "b", "c"]
-    who = situation(sources, "'b'")
-    successes, failures = run_split(student, sim, sources, who)
+    return judged(judge_keeps_every_success, **run_split(student, sim, ["a", "b", "c"]))
+
+
+def judge_keeps_every_success(seen):
+    who = situation(["a", "b", "c"], "'b'")
+    successes, failures = split_parts(seen, who)
     expected = (["data from a", "data from c"], [("b", "SourceFailed")])
     diagnose_content(who, successes, failures, expected, names=False)
     if not same_value(successes, expected[0]):
@@ -122,9 +140,12 @@ def test_keeps_every_success(student, sim):
 def test_names_each_failure(student, sim):
     make_io(sim, student, {**A_B_C, "d": 0.6},
             failing={"b": SourceFailed("b is down"), "d": TimeoutError("d took too long")})
-    sources = ["a", "b", "c", "d"]
-    who = situation(sources, "'b' and 'd'")
-    successes, failures = run_split(student, sim, sources, who)
+    return judged(judge_names_each_failure, **run_split(student, sim, ["a", "b", "c", "d"]))
+
+
+def judge_names_each_failure(seen):
+    who = situation(["a", "b", "c", "d"], "'b' and 'd'")
+    successes, failures = split_parts(seen, who)
     expected = (["data from a", "data from c"], [("b", "SourceFailed"), ("d", "TimeoutError")])
     diagnose_content(who, successes, failures, expected)
     if not same_value(failures, expected[1]):
@@ -145,9 +166,12 @@ SHUFFLED_FAILING = {"users": SourceFailed("users is down"),
 @pytest.mark.task(1)
 def test_keeps_input_order(student, sim):
     make_io(sim, student, SHUFFLED, failing=SHUFFLED_FAILING)
-    sources = list(SHUFFLED)
-    who = situation(sources, "'users' and 'audit'")
-    successes, failures = run_split(student, sim, sources, who)
+    return judged(judge_keeps_input_order, **run_split(student, sim, list(SHUFFLED)))
+
+
+def judge_keeps_input_order(seen):
+    who = situation(list(SHUFFLED), "'users' and 'audit'")
+    successes, failures = split_parts(seen, who)
     expected = (["data from stock", "data from orders", "data from billing"],
                 [("users", "SourceFailed"), ("audit", "TimeoutError")])
     diagnose_content(who, successes, failures, expected)
@@ -176,7 +200,11 @@ def test_fetches_concurrently(student, sim):
         sim.run(student.split_results(["a", "b", "c"]), what="split_results")
     except (*FAKE_ERRORS, BaseExceptionGroup):
         pass  # judged by the other checks; this one is about time only
-    expect_elapsed_at_most(sim, 1.0, what="split_results(['a', 'b', 'c'])")
+    return judged(judge_fetches_concurrently, sim=sim)
+
+
+def judge_fetches_concurrently(seen):
+    expect_elapsed_at_most(seen["sim"], 1.0, what="split_results(['a', 'b', 'c'])")
 
 
 # -- task 2: fetch_all_or_fail ---------------------------------------------------------
@@ -184,7 +212,10 @@ def test_fetches_concurrently(student, sim):
 
 @dataclass
 class Attempt:
-    """How fetch_all_or_fail ended, observed the instant it returned or raised."""
+    """How fetch_all_or_fail ended, observed the instant it returned or raised.
+
+    Plain facts only, so a judge reads it back: ``Attempt(**seen["attempt"])``.
+    """
 
     returned: object = None
     raised: BaseException | None = None
@@ -219,28 +250,59 @@ FAIL_FAST = {"a": 1.0, "b": 0.3, "c": 0.8}
 WHO_FAILS = "With 'b' failing after 0.3 s, `fetch_all_or_fail(['a', 'b', 'c'])`"
 
 
-def fail_fast_attempt(student, sim) -> Attempt:
+def fail_fast_attempt(student, sim) -> dict:
     io = make_io(sim, student, FAIL_FAST, failing={"b": SourceFailed("b is down")})
-    return attempt(student, sim, io, ["a", "b", "c"])
+    return {"attempt": vars(attempt(student, sim, io, ["a", "b", "c"])), "io": io}
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def judged_attempt(seen) -> Attempt:
+    """The attempt, once the fetches took this suite's delays and agree with its facts."""
+    report, io = Attempt(**seen["attempt"]), seen["io"]
+    for op in io.operations:
+        if op.delay != FAIL_FAST.get(op.label):
+            impossible(f"fetch {op.label!r} was told {op.delay} s")
+        # Still running when the call ended: it ends later, or in the loop's last round.
+        running = op.end is None or op.end > report.ended_at + 1e-9
+        ended = op.end is not None and op.end < report.ended_at - 1e-9
+        if (running and op.label not in report.still_running) or (
+                ended and op.label in report.still_running):
+            impossible(f"fetch {op.label!r} ended at {op.end}, the call at "
+                       f"{report.ended_at}, but still_running says {report.still_running}")
+    return report
 
 
 @pytest.mark.task(2)
 def test_returns_everything_when_all_succeed(student, sim):
     io = make_io(sim, student, FAIL_FAST)
     report = attempt(student, sim, io, ["a", "b", "c"])
+    return judged(judge_returns_everything_when_all_succeed, attempt=vars(report), io=io,
+                  sim=sim)
+
+
+def judge_returns_everything_when_all_succeed(seen):
+    report = judged_attempt(seen)
     if report.raised is not None:
         raise report.raised
-    expect_equal(report.returned, [io.expected(s) for s in "abc"],
+    expect_equal(report.returned, [FakeIO.expected(s) for s in "abc"],
                  call="fetch_all_or_fail(['a', 'b', 'c'])",
                  misconception="When every fetch works, the answer is every result, in "
                  "the order of the sources.",
                  next_step="Return the list gather gives you.")
-    expect_elapsed_at_most(sim, 1.2, what="fetch_all_or_fail(['a', 'b', 'c'])")
+    expect_elapsed_at_most(seen["sim"], 1.2, what="fetch_all_or_fail(['a', 'b', 'c'])")
 
 
 @pytest.mark.task(2)
 def test_raises_the_failure(student, sim):
-    report = fail_fast_attempt(student, sim)
+    return judged(judge_raises_the_failure, **fail_fast_attempt(student, sim))
+
+
+def judge_raises_the_failure(seen):
+    report = judged_attempt(seen)
     if report.raised is None:
         fail(
             f"{WHO_FAILS} returned {report.returned!r:.120} instead of raising: the "
@@ -260,7 +322,11 @@ def test_raises_the_failure(student, sim):
 
 @pytest.mark.task(2)
 def test_fails_fast(student, sim):
-    report = fail_fast_attempt(student, sim)
+    return judged(judge_fails_fast, **fail_fast_attempt(student, sim))
+
+
+def judge_fails_fast(seen):
+    report = judged_attempt(seen)
     if report.ended_at > 0.5:
         fail(
             f"{WHO_FAILS} only finished at {report.ended_at:.1f} s of simulated time: it "
@@ -275,7 +341,11 @@ def test_fails_fast(student, sim):
 
 @pytest.mark.task(2)
 def test_leaves_nothing_running(student, sim):
-    report = fail_fast_attempt(student, sim)
+    return judged(judge_leaves_nothing_running, **fail_fast_attempt(student, sim))
+
+
+def judge_leaves_nothing_running(seen):
+    report = judged_attempt(seen)
     if not (report.pending_tasks or report.still_running):
         return
     fetches = (f" (the fetches of {', '.join(map(repr, report.still_running))} had not "
