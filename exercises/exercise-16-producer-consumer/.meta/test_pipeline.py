@@ -1,4 +1,10 @@
-"""Hidden checks for exercise 16 (bounded asyncio.Queue, several consumers, clean shutdown)."""
+"""Hidden checks for exercise 16 (bounded asyncio.Queue, several consumers, clean shutdown).
+
+Each test runs the student's code and ends with ``return judged(judge_<check>, ...)``:
+its judge decides here, then again in the grading parent on the plain observations of
+each run (``Run.seen``: the download and resize timelines, the result, and what was still
+waiting where), where no student code runs. Only the judges' conditions earn points.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from grader.suite import (
     SimulationDeadlock,
     expect_equal,
     fail,
+    judged,
 )
 
 URLS = [f"img{i}.png" for i in range(10)]
@@ -21,6 +28,10 @@ DOWNLOAD_SECONDS = 0.1
 RESIZE_SECONDS = 1.0
 RESIZE_BUDGET = 4.6  # 10 resizes on 3 workers: four rounds of about 1 s, plus downloads
 STUCK_LIMIT = 120.0  # simulated seconds; a correct run needs under 5
+
+
+def resize_seconds(earlier: int) -> float:
+    return RESIZE_SECONDS + 0.01 * earlier
 
 
 class Studio:
@@ -36,26 +47,47 @@ class Studio:
 
     async def resize(self, image: str) -> str:
         url = str(image).removeprefix("pixels of ")
-        seconds = RESIZE_SECONDS + 0.01 * len(self.resizes.operations)
+        seconds = resize_seconds(len(self.resizes.operations))
         return await self.resizes.operation(f"resize {url}", seconds,
                                             result=f"thumbnail of {url}")
 
-    def resized(self) -> list[str]:
-        return [op.label.removeprefix("resize ") for op in self.resizes.operations]
 
-    def downloaded(self) -> list[str]:
-        return [op.label.removeprefix("download ") for op in self.downloads.operations]
+# What a judge reads about one run: `Run.seen()`, a dict of plain values and the two
+# fakes' timelines. These read it the same way on live fakes and on their records.
 
-    def most_waiting(self) -> int:
-        """Most images downloaded but not yet picked up by a worker, at any instant."""
-        events = [(op.end, 1) for op in self.downloads.operations if op.end is not None]
-        events += [(op.start, -1) for op in self.resizes.operations]
-        waiting = most = 0
-        # At the same instant, count pick-ups first: an image handed over at once never waits.
-        for _moment, change in sorted(events):
-            waiting += change
-            most = max(most, waiting)
-        return most
+
+def resized(run: dict) -> list[str]:
+    return [op.label.removeprefix("resize ") for op in run["resizes"].operations]
+
+
+def downloaded(run: dict) -> list[str]:
+    return [op.label.removeprefix("download ") for op in run["downloads"].operations]
+
+
+def most_waiting(run: dict) -> int:
+    """Most images downloaded but not yet picked up by a worker, at any instant."""
+    events = [(op.end, 1) for op in run["downloads"].operations if op.end is not None]
+    events += [(op.start, -1) for op in run["resizes"].operations]
+    waiting = most = 0
+    # At the same instant, count pick-ups first: an image handed over at once never waits.
+    for _moment, change in sorted(events):
+        waiting += change
+        most = max(most, waiting)
+    return most
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_studio_delays(run: dict) -> None:
+    """Every download and resize took the time this suite gives it, not one of its own."""
+    for kind, delay_of in (("downloads", lambda _i: DOWNLOAD_SECONDS),
+                           ("resizes", resize_seconds)):
+        for i, op in enumerate(run[kind].operations):
+            if op.delay != delay_of(i):
+                impossible(f"{op.label!r} was told {op.delay} s, not {delay_of(i)} s")
 
 
 @dataclass
@@ -63,11 +95,12 @@ class Run:
     studio: Studio
     result: object = None
     stuck: str = ""  # why it never returned, in plain words ("" if it did)
-    started: float = 0.0  # simulated time at which the call started
     # Taken just before the time limit cancels a stuck run (cancelling changes the picture):
     main_waits_in: list[str] = field(default_factory=list)
     unfinished: int | None = None
     idle_workers: int = 0
+    # The tasks it left running when it returned: (cancel requests, chain of awaits).
+    pending: list[tuple[int, list[str]]] = field(default_factory=list)
 
     def snapshot(self, sim) -> None:
         if sim.main_task is not None and not sim.main_task.done():
@@ -77,13 +110,19 @@ class Run:
                    if not t.done() and t is not sim.main_task]
         self.idle_workers = len(in_get(running))
 
+    def seen(self) -> dict:
+        return dict(result=self.result, stuck=self.stuck, main_waits_in=self.main_waits_in,
+                    unfinished=self.unfinished, idle_workers=self.idle_workers,
+                    pending=self.pending, downloads=self.studio.downloads,
+                    resizes=self.studio.resizes)
+
 
 def waiting_in(task: asyncio.Task) -> list[str]:
     """Qualified names along the chain of awaits a pending task is suspended in."""
     names = []
     awaited = task.get_coro()
     while awaited is not None and len(names) < 20:
-        names.append(getattr(awaited, "__qualname__", type(awaited).__name__))
+        names.append(str(getattr(awaited, "__qualname__", type(awaited).__name__)))
         awaited = getattr(awaited, "cr_await", None)
     return names
 
@@ -103,11 +142,12 @@ def in_get(tasks) -> list[asyncio.Task]:
     return [t for t in tasks if "Queue.get" in waiting_in(t)]
 
 
-def make(student, sim, urls, workers=3, maxsize=2) -> Run:
+def make(student, sim, urls, workers=3, maxsize=2) -> dict:
+    """Run make_thumbnails once; return what the judges read about it (``Run.seen``)."""
     studio = Studio(sim)
     student.replace("download", studio.download)
     student.replace("resize", studio.resize)
-    run = Run(studio, started=sim.now())
+    run = Run(studio)
     call = f"make_thumbnails({len(urls)} urls, workers={workers}, maxsize={maxsize})"
     look = sim.loop.call_at(sim.now() + STUCK_LIMIT - 1.0, run.snapshot, sim)
     try:
@@ -120,7 +160,8 @@ def make(student, sim, urls, workers=3, maxsize=2) -> Run:
         run.stuck = f"it was still running after {STUCK_LIMIT:g} s of simulated time"
     finally:
         look.cancel()
-    return run
+    run.pending = [(t.cancelling(), waiting_in(t)) for t in sim.pending_tasks()]
+    return run.seen()
 
 
 STOP_EVERY_WORKER = dict(
@@ -133,34 +174,36 @@ STOP_EVERY_WORKER = dict(
 )
 
 
-def expect_clean_stop(sim, run: Run, call: str) -> None:
-    if run.stuck:
-        if "Queue.join" in run.main_waits_in:
-            left = run.unfinished
+def expect_clean_stop(run: dict, call: str) -> None:
+    expect_studio_delays(run)
+    if run["stuck"]:
+        if "Queue.join" in run["main_waits_in"]:
+            left = run["unfinished"]
             count = f"{left} item(s)" if left is not None else "items"
             fail(
                 f"`{call}` never returned: it is stuck in `queue.join()`, which still "
-                f"counts {count} as not done ({run.stuck}).",
+                f"counts {count} as not done ({run['stuck']}).",
                 misconception="`join()` waits until `task_done()` has been called once for "
                 "every item put in the queue. Without `task_done()` after each item, the "
                 "count never reaches zero.",
                 next_step="Call `queue.task_done()` after handling each item (in a "
                 "`finally:` so it happens even if handling fails).",
             )
-        if run.idle_workers:
+        if run["idle_workers"]:
             fail(
-                f"`{call}` never returned: {run.idle_workers} worker task(s) were still waiting "
-                f"in `queue.get()` after all the work was done ({run.stuck}).",
+                f"`{call}` never returned: {run['idle_workers']} worker task(s) were still "
+                f"waiting in `queue.get()` after all the work was done ({run['stuck']}).",
                 **STOP_EVERY_WORKER,
             )
         fail(
-            f"`{call}` never returned: {run.stuck}.",
+            f"`{call}` never returned: {run['stuck']}.",
             misconception="Something waits for an event that never happens, or a loop "
             "never ends.",
             next_step="Check what each of your tasks is waiting for once the last image "
             "has been resized.",
         )
-    stopping = [t for t in sim.pending_tasks() if t.cancelling()]
+    pending = run["pending"]
+    stopping = [waits for cancelling, waits in pending if cancelling]
     if stopping:
         fail(
             f"`{call}` returned while {len(stopping)} task(s) it had cancelled were still "
@@ -171,16 +214,15 @@ def expect_clean_stop(sim, run: Run, call: str) -> None:
             next_step="After cancelling the workers, `await asyncio.gather(*workers, "
             "return_exceptions=True)` so they have really stopped before you return.",
         )
-    idle = in_get(sim.pending_tasks())
+    idle = [waits for _cancelling, waits in pending if "Queue.get" in waits]
     if idle:
         fail(
             f"`{call}` returned while {len(idle)} worker task(s) were still waiting in "
             "`queue.get()`, and would wait there forever.",
             **STOP_EVERY_WORKER,
         )
-    pending = sim.pending_tasks()
     if pending:
-        names = ", ".join(" > ".join(waiting_in(t)[:2]) for t in pending[:3])
+        names = ", ".join(" > ".join(waits[:2]) for _cancelling, waits in pending[:3])
         fail(
             f"`{call}` returned while {len(pending)} of its tasks were still running "
             f"({names}).",
@@ -191,9 +233,9 @@ def expect_clean_stop(sim, run: Run, call: str) -> None:
         )
 
 
-def expect_each_once(run: Run, urls: list[str], call: str) -> None:
-    for kind, seen in (("downloaded", run.studio.downloaded()),
-                       ("resized", run.studio.resized())):
+def expect_each_once(run: dict, urls: list[str], call: str) -> None:
+    expect_studio_delays(run)
+    for kind, seen in (("downloaded", downloaded(run)), ("resized", resized(run))):
         twice = sorted({u for u in seen if seen.count(u) > 1})
         if twice:
             fail(
@@ -205,7 +247,7 @@ def expect_each_once(run: Run, urls: list[str], call: str) -> None:
             )
         missing = [u for u in urls if u not in seen]
         if missing:
-            why = f" before it got stuck ({run.stuck})" if run.stuck else ""
+            why = f" before it got stuck ({run['stuck']})" if run["stuck"] else ""
             fail(
                 f"`{call}`: {len(missing)} of {len(urls)} images were never {kind}{why}, "
                 f"for example {missing[0]!r}.",
@@ -219,66 +261,93 @@ def expect_each_once(run: Run, urls: list[str], call: str) -> None:
 
 # -- task 1 ----------------------------------------------------------------------------
 
+MAIN_CALL = "make_thumbnails(10 urls, workers=3, maxsize=2)"
+
 
 @pytest.mark.task(1)
 def test_every_image_once(student, sim):
-    call = "make_thumbnails(10 urls, workers=3, maxsize=2)"
-    run = make(student, sim, URLS)
-    expect_each_once(run, URLS, call)
-    if not run.stuck:
+    return judged(judge_every_image_once, sim=sim, run=make(student, sim, URLS))
+
+
+def judge_every_image_once(seen):
+    run = seen["run"]
+    expect_each_once(run, URLS, MAIN_CALL)
+    if not run["stuck"]:
         expect_equal(
-            run.result, {u: f"thumbnail of {u}" for u in URLS}, call=call,
+            run["result"], {u: f"thumbnail of {u}" for u in URLS}, call=MAIN_CALL,
             misconception="The result maps every url to the thumbnail made from it.",
             next_step="Have each worker store `thumbnails[url] = await resize(image)`; "
             "put (url, image) pairs in the queue so the worker knows the url.",
         )
 
 
+BOUNDED_RUNS = ((URLS, 3, 2), (URLS[:6], 2, 1))
+
+
+def expect_bounded(run: dict, urls: list[str], workers: int, maxsize: int) -> None:
+    expect_studio_delays(run)
+    call = f"make_thumbnails({len(urls)} urls, workers={workers}, maxsize={maxsize})"
+    if not run["downloads"].operations:
+        fail(f"`{call}` never called download().",
+             next_step="The producer should `await download(url)` for each url.")
+    waiting, allowed = most_waiting(run), maxsize + 1
+    if waiting > allowed:
+        fail(
+            f"`{call}`: at one point {waiting} downloaded images were waiting for a "
+            f"worker; with maxsize={maxsize} there should never be more than "
+            f"{allowed} ({maxsize} in the queue, 1 in the producer's hands). The "
+            "producer ran ahead of the workers.",
+            misconception="An `asyncio.Queue()` without a maxsize never makes `put()` "
+            "wait, so a fast producer piles up work in memory. (Downloading "
+            "everything before or beside the queue has the same effect.)",
+            next_step="Create the queue with `asyncio.Queue(maxsize)`, and have the "
+            "producer download one image, `await queue.put(...)`, then the next.",
+        )
+
+
 @pytest.mark.task(1)
 def test_queue_stays_bounded(student, sim):
-    for urls, workers, maxsize in ((URLS, 3, 2), (URLS[:6], 2, 1)):
-        call = f"make_thumbnails({len(urls)} urls, workers={workers}, maxsize={maxsize})"
-        run = make(student, sim, urls, workers, maxsize)
-        if not run.studio.downloads.operations:
-            fail(f"`{call}` never called download().",
-                 next_step="The producer should `await download(url)` for each url.")
-        waiting, allowed = run.studio.most_waiting(), maxsize + 1
-        if waiting > allowed:
-            fail(
-                f"`{call}`: at one point {waiting} downloaded images were waiting for a "
-                f"worker; with maxsize={maxsize} there should never be more than "
-                f"{allowed} ({maxsize} in the queue, 1 in the producer's hands). The "
-                "producer ran ahead of the workers.",
-                misconception="An `asyncio.Queue()` without a maxsize never makes `put()` "
-                "wait, so a fast producer piles up work in memory. (Downloading "
-                "everything before or beside the queue has the same effect.)",
-                next_step="Create the queue with `asyncio.Queue(maxsize)`, and have the "
-                "producer download one image, `await queue.put(...)`, then the next.",
-            )
+    runs = []
+    for urls, workers, maxsize in BOUNDED_RUNS:
+        runs.append(make(student, sim, urls, workers, maxsize))
+        expect_bounded(runs[-1], urls, workers, maxsize)  # before the next run
+    return judged(judge_queue_stays_bounded, sim=sim, runs=runs)
+
+
+def judge_queue_stays_bounded(seen):
+    if len(seen["runs"]) != len(BOUNDED_RUNS):
+        impossible(f"{len(seen['runs'])} runs instead of {len(BOUNDED_RUNS)}")
+    for run, (urls, workers, maxsize) in zip(seen["runs"], BOUNDED_RUNS, strict=True):
+        expect_bounded(run, urls, workers, maxsize)
 
 
 @pytest.mark.task(1)
 def test_workers_share_the_load(student, sim):
-    call = "make_thumbnails(10 urls, workers=3, maxsize=2)"
-    run = make(student, sim, URLS)
-    resizes = run.studio.resizes
+    return judged(judge_workers_share_the_load, sim=sim, run=make(student, sim, URLS))
+
+
+def judge_workers_share_the_load(seen):
+    sim, run = seen["sim"], seen["run"]
+    expect_studio_delays(run)
+    resizes = run["resizes"]
     if not resizes.operations:
-        fail(f"`{call}` never called resize().",
+        fail(f"`{MAIN_CALL}` never called resize().",
              next_step="Each worker should `await resize(image)` for what it takes.")
     if resizes.peak > 3:
         fail(
-            f"`{call}`: {resizes.peak} resizes ran at once, with only 3 workers.",
+            f"`{MAIN_CALL}`: {resizes.peak} resizes ran at once, with only 3 workers.",
             misconception="The workers are the limit on how much runs at once; starting "
             "a separate task per image ignores it.",
             next_step="Start exactly `workers` consumer tasks, each resizing one image at "
             "a time.",
         )
-    ends = [op.end - run.started for op in resizes.operations if op.end is not None]
+    # The only run of this check: it started at the simulation's last start.
+    ends = [op.end - sim.started for op in resizes.operations if op.end is not None]
     last = max(ends) if ends else float("inf")
     if resizes.peak < 3 or last > RESIZE_BUDGET:
         sim.budget = RESIZE_BUDGET
         fail(
-            f"`{call}`: at most {resizes.peak} resize(s) ran at once and the last one "
+            f"`{MAIN_CALL}`: at most {resizes.peak} resize(s) ran at once and the last one "
             f"ended at {last:.1f} s of simulated time; with 3 workers it should be about "
             "4 s.",
             misconception="Several consumers only help if they are all running at the same "
@@ -293,23 +362,38 @@ def test_workers_share_the_load(student, sim):
 
 @pytest.mark.task(2)
 def test_returns_when_done(student, sim):
-    run = make(student, sim, URLS)
-    expect_clean_stop(sim, run, "make_thumbnails(10 urls, workers=3, maxsize=2)")
+    return judged(judge_returns_when_done, sim=sim, run=make(student, sim, URLS))
+
+
+def judge_returns_when_done(seen):
+    expect_clean_stop(seen["run"], MAIN_CALL)
+
+
+EMPTY_CALL = "make_thumbnails([], workers=3, maxsize=2)"
+PAIR = URLS[:2]
+PAIR_CALL = "make_thumbnails(['img0.png', 'img1.png'], workers=5, maxsize=2)"
+
+
+def expect_empty_batch(run: dict) -> None:
+    expect_clean_stop(run, EMPTY_CALL)
+    expect_equal(run["result"], {}, call=EMPTY_CALL,
+                 misconception="With no urls there is nothing to make: an empty dict.",
+                 next_step="Make sure the empty case still starts and stops cleanly.")
 
 
 @pytest.mark.task(2)
 def test_tiny_batches(student, sim):
-    call = "make_thumbnails([], workers=3, maxsize=2)"
-    run = make(student, sim, [], 3, 2)
-    expect_clean_stop(sim, run, call)
-    expect_equal(run.result, {}, call=call,
-                 misconception="With no urls there is nothing to make: an empty dict.",
-                 next_step="Make sure the empty case still starts and stops cleanly.")
-    urls = URLS[:2]
-    call = "make_thumbnails(['img0.png', 'img1.png'], workers=5, maxsize=2)"
-    run = make(student, sim, urls, 5, 2)
-    expect_clean_stop(sim, run, call)
-    expect_equal(run.result, {u: f"thumbnail of {u}" for u in urls}, call=call,
+    empty = make(student, sim, [], 3, 2)
+    expect_empty_batch(empty)  # before the next run
+    pair = make(student, sim, PAIR, 5, 2)
+    return judged(judge_tiny_batches, sim=sim, empty=empty, pair=pair)
+
+
+def judge_tiny_batches(seen):
+    expect_empty_batch(seen["empty"])
+    expect_clean_stop(seen["pair"], PAIR_CALL)
+    expect_equal(seen["pair"]["result"], {u: f"thumbnail of {u}" for u in PAIR},
+                 call=PAIR_CALL,
                  misconception="More workers than images: some workers get no image at "
                  "all, and must still stop.",
                  next_step="Make sure idle workers are stopped too.")
