@@ -1,4 +1,11 @@
-"""Hidden checks for exercise 04 (background tasks: create_task now, await later)."""
+"""Hidden checks for exercise 04 (background tasks: create_task now, await later).
+
+Each test ends with ``return judged(judge_<check>, ...)``: what crosses is the fake's
+operations (``io``), the simulation, the times build_report was called, and plain facts
+about what start() returned. The judges take each operation's delay from this suite's
+own constants, so a shortened timeline is refused; only the judges' conditions earn
+points.
+"""
 
 import asyncio
 import inspect
@@ -15,6 +22,7 @@ from grader.suite import (
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
 )
 
 REPORT_DELAY = 2.0
@@ -57,21 +65,50 @@ class Office:
         return await self.io.operation(f"run_job({name!r})", JOB_DELAYS.get(name, 1.0),
                                        result=f"{name} finished")
 
-    def report_op(self) -> Operation | None:
-        ops = [op for op in self.io.operations if op.label.startswith("build_report(")]
-        return ops[0] if ops else None
-
-    def step_ops(self) -> list[Operation]:
-        return [op for op in self.io.operations if op.label.startswith("quick_step(")]
-
-    def running(self) -> list[str]:
-        return [op.label for op in self.io.operations if op.end is None]
+    def seen(self) -> dict:
+        """What the judges read: the operations and when build_report was called."""
+        return {"io": self.io, "report_calls": list(self.report_calls)}
 
 
 # Never-awaited warnings name the coroutine by its qualname: keep the student's names.
 Office._report.__qualname__ = "build_report"
 Office.quick_step.__qualname__ = "quick_step"
 Office.run_job.__qualname__ = "run_job"
+
+
+def told(label: str) -> float:
+    """The delay this suite gives the operation called ``label``."""
+    known = {f"quick_step({n!r})": d for n, d in STEP_DELAYS.items()}
+    known |= {f"run_job({n!r})": d for n, d in JOB_DELAYS.items()}
+    if label in known:
+        return known[label]
+    for prefix, delay in (("build_report(", REPORT_DELAY), ("quick_step(", 0.3),
+                          ("run_job(", 1.0)):
+        if label.startswith(prefix):
+            return delay
+    raise ValueError(f"an operation this suite never offers: {label[:60]!r}")
+
+
+def operations(io) -> list[Operation]:
+    """The fake's operations, each checked against the delay this suite gave it."""
+    for op in io.operations:
+        if op.delay is None or abs(op.delay - told(op.label)) > EPS:
+            raise ValueError(f"{op.label[:60]!r} reports a delay of {op.delay}, "
+                             f"not {told(op.label):g} s")
+    return io.operations
+
+
+def report_op(io) -> Operation | None:
+    ops = [op for op in operations(io) if op.label.startswith("build_report(")]
+    return ops[0] if ops else None
+
+
+def step_ops(io) -> list[Operation]:
+    return [op for op in operations(io) if op.label.startswith("quick_step(")]
+
+
+def running(io) -> list[str]:
+    return [op.label for op in operations(io) if op.end is None]
 
 
 @pytest.fixture
@@ -95,7 +132,7 @@ def short_where(where: str) -> str:
     return f" ({Path(match[1]).name}, line {match[2]}, in {match[3]})"
 
 
-def report_never_ran(sim, office) -> None:
+def report_never_ran(sim) -> None:
     dropped = [d for d in sim.never_awaited() if d.name == "build_report"]
     if dropped:
         where = short_where(dropped[0].where)
@@ -113,9 +150,9 @@ def report_never_ran(sim, office) -> None:
     )
 
 
-def late_report(office, report: Operation, prefix: str = "") -> None:
+def late_report(seen, report: Operation, prefix: str = "") -> None:
     """Explain why the report started after t=0: never wrapped in a task, or asked for late."""
-    called = office.report_calls[0] if office.report_calls else report.start
+    called = seen["report_calls"][0] if seen["report_calls"] else report.start
     if report.in_main_task and called < report.start - EPS:
         fail(
             f"{prefix}You called build_report('sales') at t={secs(called)}, but the report "
@@ -126,7 +163,8 @@ def late_report(office, report: Operation, prefix: str = "") -> None:
             next_step="Start it with `task = asyncio.create_task(build_report(report))` "
             "before the steps, and `await task` after them.",
         )
-    done = sum(1 for op in office.step_ops() if op.end is not None and op.end <= report.start + EPS)
+    done = sum(1 for op in step_ops(seen["io"])
+               if op.end is not None and op.end <= report.start + EPS)
     fail(
         f"{prefix}build_report('sales') only started at t={secs(report.start)}, after {done} "
         "of your steps had finished, so the slow report could not overlap with them.",
@@ -137,14 +175,23 @@ def late_report(office, report: Operation, prefix: str = "") -> None:
     )
 
 
+DASHBOARD = ("sales report", ["login done", "menu done", "alerts done"])
+
+
 @pytest.mark.task(1)
 def test_returns_report_and_steps(student, sim, office):
     result = run_dashboard(student, sim)
     if isinstance(result, list) and len(result) == 2:
         result = tuple(result)
-    if isinstance(result, tuple) and any(
-        isinstance(part, asyncio.Future) or inspect.iscoroutine(part) for part in result
-    ):
+    handles = isinstance(result, tuple) and any(
+        isinstance(part, asyncio.Future) or inspect.iscoroutine(part) for part in result)
+    return judged(judge_returns_report_and_steps, result=result, handles=handles,
+                  **office.seen())
+
+
+def judge_returns_report_and_steps(seen):
+    result = seen["result"]
+    if seen["handles"] is not False:
         fail(
             f"`{CALL}` returned {result!r:.160}: a task or coroutine instead of its result.",
             misconception="A Task is a handle to work in progress; its value is what "
@@ -152,34 +199,60 @@ def test_returns_report_and_steps(student, sim, office):
             next_step="Return `await report_task`, not the task itself.",
         )
     expect_equal(
-        result, ("sales report", ["login done", "menu done", "alerts done"]), call=CALL,
+        result, DASHBOARD, call=CALL,
         misconception="open_dashboard returns a tuple: the report's text, then the list of "
         "the steps' results in the order of `steps`.",
         next_step="Return `(report_text, step_results)`.",
     )
+    expect_results_made(seen["io"], ["build_report('sales')"] + [
+        f"quick_step({name!r})" for name in STEPS], CALL)
+
+
+def expect_results_made(io, labels: list[str], call: str, by: float | None = None) -> None:
+    """Right results come from operations that ran to the end (by ``by``, if given)."""
+    for label in labels:
+        if not any(op.label == label and op.outcome == "ok"
+                   and (by is None or op.end <= by + EPS) for op in operations(io)):
+            fail(
+                f"`{call}` gave the expected answer, but {label} never ran to the end"
+                + (f" by t={secs(by)}." if by is not None else "."),
+                misconception="Each result is what its operation returns once it has "
+                "finished.",
+                next_step="Await every operation whose result you return.",
+            )
 
 
 @pytest.mark.task(1)
 def test_report_starts_at_once(student, sim, office):
     run_dashboard(student, sim)
-    report = office.report_op()
+    return judged(judge_report_starts_at_once, sim=sim, **office.seen())
+
+
+def judge_report_starts_at_once(seen):
+    report = report_op(seen["io"])
     if report is None:
-        report_never_ran(sim, office)
+        report_never_ran(seen["sim"])
     if report.start > EPS:
-        late_report(office, report)
+        late_report(seen, report)
 
 
 @pytest.mark.task(1)
 def test_total_is_max_not_sum(student, sim, office):
     run_dashboard(student, sim)
     sim.budget = BUDGET
+    return judged(judge_total_is_max_not_sum, sim=sim, **office.seen())
+
+
+def judge_total_is_max_not_sum(seen):
+    operations(seen["io"])  # each took the time this suite gave it
+    sim = seen["sim"]
     if sim.elapsed > BUDGET + EPS:
         took = (f"`{CALL}` took {secs(sim.elapsed)} of simulated time instead of about "
                 f"{secs(REPORT_DELAY)}. ")
-        report = office.report_op()
-        steps = office.step_ops()
+        report = report_op(seen["io"])
+        steps = step_ops(seen["io"])
         if report is not None and report.start > EPS:
-            late_report(office, report, prefix=took)
+            late_report(seen, report, prefix=took)
         if (report is not None and report.end is not None and steps
                 and not report.in_main_task
                 and min(op.start for op in steps) >= report.end - EPS):
@@ -199,7 +272,11 @@ def test_total_is_max_not_sum(student, sim, office):
 @pytest.mark.task(1)
 def test_steps_run_in_order(student, sim, office):
     run_dashboard(student, sim)
-    steps = office.step_ops()
+    return judged(judge_steps_run_in_order, **office.seen())
+
+
+def judge_steps_run_in_order(seen):
+    steps = step_ops(seen["io"])
     ran = [op.label.removeprefix("quick_step(").removesuffix(")") for op in steps]
     wanted = [repr(name) for name in STEPS]
     if ran != wanted:
@@ -227,12 +304,12 @@ def test_steps_run_in_order(student, sim, office):
 # -- task 2: BackgroundJobs -----------------------------------------------------------------
 
 
-def jobs_still_running(office, results, returned_at: float) -> None:
-    running = office.running()
-    if running:
+def jobs_still_running(io, results, returned_at: float) -> None:
+    still = running(io)
+    if still:
         fail(
             f"`await jobs.wait_for_all()` returned {results!r:.120} at t={secs(returned_at)} "
-            f"while {jobs_were(len(running))} still running: {', '.join(running)}. Nothing "
+            f"while {jobs_were(len(still))} still running: {', '.join(still)}. Nothing "
             "waited for them, so their results were lost.",
             misconception="A task nobody keeps is out of reach: it can't be awaited, its "
             "result and its errors are lost, and because the event loop only holds tasks "
@@ -250,33 +327,49 @@ def as_list(results):
     return list(results) if isinstance(results, tuple) else results
 
 
+def expect_started(returned: str, shown: str) -> None:
+    """returned: what start() gave back ('task', 'coroutine' or 'other'), as text."""
+    if returned == "coroutine":
+        fail(
+            "`jobs.start('a')` returned a coroutine, not a Task: the job had not started "
+            "and would only run once someone awaited it.",
+            misconception="Calling an async function (run_job, or a start() written with "
+            "`async def`) only builds a coroutine object; asyncio.create_task is what "
+            "schedules it to run right away and hands you a Task.",
+            next_step="Keep start() a plain `def`: create the task with "
+            "asyncio.create_task(run_job(name)), store it, and return it.",
+        )
+    if returned != "task":
+        fail(
+            f"`jobs.start('a')` returned {shown}, not the task it started.",
+            misconception="The caller may want to await or cancel this particular job, "
+            "so start() hands back its Task.",
+            next_step="Return the task that asyncio.create_task gave you.",
+        )
+
+
 @pytest.mark.task(2)
 def test_start_returns_running_task(student, sim, office):
+    facts = {}
+
     async def scenario():
         jobs = student.BackgroundJobs()
         task = jobs.start("a")
+        facts["shown"] = f"{task!r:.80}"
+        facts["returned"] = ("coroutine" if inspect.iscoroutine(task) else
+                             "task" if isinstance(task, asyncio.Future) else "other")
         if inspect.iscoroutine(task):
             task.close()
-            fail(
-                "`jobs.start('a')` returned a coroutine, not a Task: the job had not started "
-                "and would only run once someone awaited it.",
-                misconception="Calling an async function (run_job, or a start() written with "
-                "`async def`) only builds a coroutine object; asyncio.create_task is what "
-                "schedules it to run right away and hands you a Task.",
-                next_step="Keep start() a plain `def`: create the task with "
-                "asyncio.create_task(run_job(name)), store it, and return it.",
-            )
-        if not isinstance(task, asyncio.Future):
-            fail(
-                f"`jobs.start('a')` returned {task!r:.80}, not the task it started.",
-                misconception="The caller may want to await or cancel this particular job, "
-                "so start() hands back its Task.",
-                next_step="Return the task that asyncio.create_task gave you.",
-            )
+        expect_started(facts["returned"], facts["shown"])
         await asyncio.sleep(0.25)  # the caller gets on with something else
 
     sim.run(scenario(), what="BackgroundJobs.start")
-    ops = office.io.calls("run_job('a')")
+    return judged(judge_start_returns_running_task, **facts, **office.seen())
+
+
+def judge_start_returns_running_task(seen):
+    expect_started(seen["returned"], seen["shown"])
+    ops = [op for op in operations(seen["io"]) if op.label == "run_job('a')"]
     if not ops:
         fail(
             "After `jobs.start('a')` the caller went on with its own work for 0.25 s, but "
@@ -293,6 +386,15 @@ def test_start_returns_running_task(student, sim, office):
         )
 
 
+def run_jobs(sim, scenario) -> dict:
+    results, returned_at = sim.run(scenario(), what="BackgroundJobs.wait_for_all")
+    return {"results": as_list(results), "returned_at": returned_at}
+
+
+ABC = ["a finished", "b finished", "c finished"]
+ABC_CALL = "jobs.start('a'); jobs.start('b'); jobs.start('c'); await jobs.wait_for_all()"
+
+
 @pytest.mark.task(2)
 def test_wait_for_all_collects_every_job(student, sim, office):
     async def scenario():
@@ -302,20 +404,28 @@ def test_wait_for_all_collects_every_job(student, sim, office):
         results = await jobs.wait_for_all()
         return results, asyncio.get_running_loop().time()
 
-    results, returned_at = sim.run(scenario(), what="BackgroundJobs.wait_for_all")
-    results = as_list(results)
-    expected = ["a finished", "b finished", "c finished"]
-    if results != expected:
-        jobs_still_running(office, results, returned_at)
+    return judged(judge_wait_for_all_collects_every_job, sim=sim,
+                  **run_jobs(sim, scenario), **office.seen())
+
+
+def judge_wait_for_all_collects_every_job(seen):
+    results = seen["results"]
+    if results != ABC:
+        jobs_still_running(seen["io"], results, seen["returned_at"])
     expect_equal(
-        results, expected,
-        call="jobs.start('a'); jobs.start('b'); jobs.start('c'); await jobs.wait_for_all()",
+        results, ABC, call=ABC_CALL,
         misconception="wait_for_all returns every job's result, in the order the jobs were "
         "started (not the order they finished).",
         next_step="Await the stored tasks in the order you stored them, e.g. with "
         "asyncio.gather(*tasks).",
     )
-    expect_no_pending_tasks(sim, what="wait_for_all")
+    expect_results_made(seen["io"], [f"run_job({name!r})" for name in "abc"], ABC_CALL,
+                        by=seen["returned_at"])
+    expect_no_pending_tasks(seen["sim"], what="wait_for_all")
+
+
+BA = ["b finished", "a finished"]
+BA_CALL = "jobs.start('b'); 0.7 s later jobs.start('a'); await jobs.wait_for_all()"
 
 
 @pytest.mark.task(2)
@@ -328,23 +438,26 @@ def test_finished_jobs_are_kept(student, sim, office):
         results = await jobs.wait_for_all()
         return results, asyncio.get_running_loop().time()
 
-    results, returned_at = sim.run(scenario(), what="BackgroundJobs.wait_for_all")
-    results = as_list(results)
-    expected = ["b finished", "a finished"]
-    call = "jobs.start('b'); 0.7 s later jobs.start('a'); await jobs.wait_for_all()"
-    if results != expected:
-        jobs_still_running(office, results, returned_at)
+    return judged(judge_finished_jobs_are_kept, **run_jobs(sim, scenario), **office.seen())
+
+
+def judge_finished_jobs_are_kept(seen):
+    results = seen["results"]
+    if results != BA:
+        jobs_still_running(seen["io"], results, seen["returned_at"])
         if isinstance(results, list) and "b finished" not in results:
             fail(
-                f"`{call}` returned {results!r:.120}: the result of job 'b', which finished "
-                "before wait_for_all was called, is missing.",
+                f"`{BA_CALL}` returned {results!r:.120}: the result of job 'b', which "
+                "finished before wait_for_all was called, is missing.",
                 misconception="A finished task still holds its result; dropping it from "
                 "your registry as soon as it is done throws that result away.",
                 next_step="Keep every task until wait_for_all has collected it (don't remove "
                 "tasks in a done callback).",
             )
     expect_equal(
-        results, expected, call=call,
+        results, BA, call=BA_CALL,
         misconception="wait_for_all returns the results in the order the jobs were started.",
         next_step="Keep the tasks in a list in start order and await them in that order.",
     )
+    expect_results_made(seen["io"], ["run_job('b')", "run_job('a')"], BA_CALL,
+                        by=seen["returned_at"])
