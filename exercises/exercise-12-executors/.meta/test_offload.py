@@ -11,6 +11,11 @@ Determinism, per part:
 * Task 3 hands the student a scripted stand-in for a ThreadPoolExecutor: nothing runs
   until the caller starts waiting, then the jobs finish shortest-first, one at a time.
   The finishing order is decided by the script, never by thread scheduling.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (the work log as tuples, the reads'
+operations, the pool's and camera's records as lists and flags), where no student code
+runs. Only the judges' conditions earn points.
 """
 
 import asyncio
@@ -30,7 +35,14 @@ from typing import Any
 
 import pytest
 
-from grader.suite import Operation, expect_equal, fail, loop_runs_here, ran_one_after_another
+from grader.suite import (
+    Operation,
+    expect_equal,
+    fail,
+    judged,
+    loop_runs_here,
+    ran_one_after_another,
+)
 
 # -- task 1: the process-pool fake ----------------------------------------------------
 
@@ -98,6 +110,16 @@ class CountRun:
     violations: list[Any]
     done: list[Work]
     turns_alongside: int
+
+    def observations(self) -> dict[str, Any]:
+        return {"result": self.result, "violations": self.violations,
+                "done": [(w.limit, w.pid, w.where) for w in self.done],
+                "turns": self.turns_alongside, "here": os.getpid()}
+
+    @classmethod
+    def seen(cls, seen: dict[str, Any]) -> "CountRun":
+        return cls(seen["result"], seen["violations"], [Work(*w) for w in seen["done"]],
+                   seen["turns"])
 
 
 NEIGHBOUR_TURNS = 3  # enough to see the loop is free; few, so nothing spins while waiting
@@ -178,6 +200,7 @@ PATHS = ["north.csv", "south.csv", "east.csv", "west.csv", "up.csv", "down.csv"]
 READ_DELAYS = dict(zip(PATHS, [0.30, 0.45, 0.35, 0.25, 0.40, 0.20], strict=True))
 READ_BUDGET = 0.8  # three at a time: 0.75 s; two: 1.05 s; one after another: 1.95 s
 READ_LIMIT = 3
+READ_SECONDS = {f"read_file({p!r})": d for p, d in READ_DELAYS.items()}
 
 
 def contents(path: str) -> str:
@@ -197,7 +220,8 @@ class FakeDrive:
 
     def read_file(self, path: str) -> str:
         loop = self.sim.loop
-        op = Operation(label=f"read_file({path!r})", start=loop.time())
+        delay = READ_DELAYS.get(path, 0.3)
+        op = Operation(label=f"read_file({path!r})", start=loop.time(), delay=delay)
         with self.lock:
             self.ops.append(op)
             self.sim.operations.append(op)
@@ -206,13 +230,17 @@ class FakeDrive:
             if loop_runs_here():
                 self.on_loop.append(path)
         try:
-            time.sleep(READ_DELAYS.get(path, 0.3))  # a violation on the loop, virtual in a thread
+            time.sleep(delay)  # a violation on the loop, virtual in a thread
         finally:
             with self.lock:
                 self.in_flight -= 1
             op.end = loop.time()
             op.outcome = "ok"
         return contents(path)
+
+
+    def observations(self) -> dict[str, Any]:
+        return {"sim": self.sim, "reads": self.ops, "peak": self.peak, "on_loop": self.on_loop}
 
 
 @pytest.fixture
@@ -222,7 +250,35 @@ def drive(sim, student):
     return fake
 
 
-def expect_every_path_read(drive: FakeDrive, *, call: str) -> None:
+@dataclass
+class DriveRecord:
+    """The drive as observed: its reads on the simulation's timeline, each as long as
+    READ_DELAYS says, and a peak their intervals allow (else no honest run sent it)."""
+
+    ops: list[Operation]
+    peak: int
+    on_loop: list[str]
+
+    @classmethod
+    def seen(cls, seen: dict[str, Any]) -> "DriveRecord":
+        timeline = {(op.label, op.start, op.end) for op in seen["sim"].operations}
+        ops = seen["reads"]
+        for op in ops:
+            delay = READ_SECONDS.get(op.label, 0.3)
+            if (op.label, op.start, op.end) not in timeline or (
+                    op.end is not None and op.end - op.start < delay - 1e-6):
+                raise ValueError(f"a read the simulation never timed: {op.label[:60]}")
+        starts = [op.start for op in ops]
+        at_least = max((sum(1 for o in ops if o.start <= t + 1e-6 and (
+            o.end is None or o.end > t + 1e-6)) for t in starts), default=0)
+        at_most = max((sum(1 for o in ops if o.start <= t + 1e-6 and (
+            o.end is None or o.end >= t - 1e-6)) for t in starts), default=0)
+        if not at_least <= seen["peak"] <= at_most:
+            raise ValueError(f"a peak of {seen['peak']} that the reads' times do not allow")
+        return cls(ops, seen["peak"], seen["on_loop"])
+
+
+def expect_every_path_read(drive: DriveRecord, *, call: str) -> None:
     read = sorted(op.label for op in drive.ops if op.end is not None)
     wanted = sorted(f"read_file({p!r})" for p in PATHS)
     if read != wanted:
@@ -233,7 +289,7 @@ def expect_every_path_read(drive: FakeDrive, *, call: str) -> None:
         )
 
 
-def expect_reads_off_the_loop(drive: FakeDrive, *, call: str) -> None:
+def expect_reads_off_the_loop(drive: DriveRecord, *, call: str) -> None:
     if not drive.on_loop:
         return
     frozen = sum(READ_DELAYS.get(p, 0.3) for p in drive.on_loop)
@@ -416,19 +472,27 @@ def pool():
     scripted.close()
 
 
-def expect_pool_used_properly(result: Any, pool: ScriptedPool, camera: FakeCamera, *,
-                              call: str) -> None:
+def pool_observations(result: Any, pool: ScriptedPool, camera: FakeCamera) -> dict[str, Any]:
+    """What the judges of task 3 read: the result, and the pool's and camera's records."""
     values = result if isinstance(result, list) else [result]
-    if any(isinstance(v, concurrent.futures.Future) for v in values):
+    return {"result": result,
+            "futures": any(isinstance(v, concurrent.futures.Future) for v in values),
+            "outside_pool": camera.outside_pool, "in_pool": camera.in_pool,
+            "shut_down": pool.shut_down_by_student, "batches": pool.batches}
+
+
+def expect_pool_used_properly(seen: dict[str, Any], *, call: str) -> None:
+    outside_pool = seen["outside_pool"]
+    if seen["futures"]:
         fail(
             f"`{call}` returned Future objects, not photos.",
             misconception="`pool.submit` hands back a Future straight away: a receipt for a "
             "result that will exist later, not the result itself.",
             next_step="Ask each future for its value with `future.result()`.",
         )
-    if camera.outside_pool:
+    if outside_pool:
         fail(
-            f"`{call}` called `download({camera.outside_pool[0]!r})` outside the pool it was "
+            f"`{call}` called `download({outside_pool[0]!r})` outside the pool it was "
             "given, so those downloads ran one after another on your own thread (or on a "
             "pool of your own).",
             misconception="The caller passes in the pool so every download shares its "
@@ -436,7 +500,7 @@ def expect_pool_used_properly(result: Any, pool: ScriptedPool, camera: FakeCamer
             next_step="Hand the function and its argument to the pool: `pool.map(download, "
             "names)` or `pool.submit(download, name)`.",
         )
-    if pool.shut_down_by_student:
+    if seen["shut_down"]:
         fail(
             f"`{call}` shut down the pool it was given (a `with pool:` block calls "
             "`pool.shutdown()` on the way out).",
@@ -444,19 +508,19 @@ def expect_pool_used_properly(result: Any, pool: ScriptedPool, camera: FakeCamer
             "creates an executor is the one who shuts it down.",
             next_step="Use the pool without `with pool:` and without calling `shutdown()`.",
         )
-    if sorted(camera.in_pool) != sorted(PHOTOS):
+    if sorted(seen["in_pool"]) != sorted(PHOTOS):
         fail(
-            f"`{call}` downloaded {sorted(camera.in_pool)} through the pool; it should "
+            f"`{call}` downloaded {sorted(seen['in_pool'])} through the pool; it should "
             f"download every photo, {sorted(PHOTOS)}, once each.",
             next_step="Hand `download(name)` to the pool once for every name.",
         )
 
 
-def expect_all_handed_over(pool: ScriptedPool, *, call: str) -> None:
-    if pool.batches and max(pool.batches) < len(PHOTOS):
+def expect_all_handed_over(batches: list[int], *, call: str) -> None:
+    if batches and max(batches) < len(PHOTOS):
         fail(
             f"`{call}` waited for a download before handing the next one to the pool (the "
-            f"pool never had more than {max(pool.batches)} of the {len(PHOTOS)} at once), so "
+            f"pool never had more than {max(batches)} of the {len(PHOTOS)} at once), so "
             "they ran one after another.",
             misconception="A pool only overlaps the jobs it has been given; waiting on each "
             "future right after submitting it makes the downloads take turns.",
@@ -467,19 +531,26 @@ def expect_all_handed_over(pool: ScriptedPool, *, call: str) -> None:
 
 # -- task 1 ---------------------------------------------------------------------------
 
+COUNT_ALL = f"count_all({LIMITS!r})"
+COUNT_ORDER = dict(
+    misconception="Results should line up with the limits you were given, whichever "
+    "worker finished first.",
+    next_step="asyncio.gather(*futures) returns results in the order of its arguments.",
+)
+
 
 @pytest.mark.task(1)
 def test_count_all_keeps_input_order(student, sim, counting):
-    call = f"count_all({LIMITS!r})"
     result = count_all_once(sim, student).result
-    expect_equal(
-        result, [_primes_below(n) for n in LIMITS], call=call,
-        misconception="Results should line up with the limits you were given, whichever "
-        "worker finished first.",
-        next_step="asyncio.gather(*futures) returns results in the order of its arguments.",
-    )
+    expect_equal(result, [_primes_below(n) for n in LIMITS], call=COUNT_ALL, **COUNT_ORDER)
     empty = run_count_all(sim, student, [])
-    expect_equal(empty, [], call="count_all([])",
+    return judged(judge_count_all_keeps_input_order, result=result, empty=empty)
+
+
+def judge_count_all_keeps_input_order(seen):
+    expect_equal(seen["result"], [_primes_below(n) for n in LIMITS], call=COUNT_ALL,
+                 **COUNT_ORDER)
+    expect_equal(seen["empty"], [], call="count_all([])",
                  misconception="With no limits there is nothing to count: the answer is [].",
                  next_step="Make sure your code handles an empty list.")
 
@@ -496,8 +567,12 @@ def expect_every_limit_counted(done: list[Work], *, call: str) -> None:
 
 @pytest.mark.task(1)
 def test_count_all_never_blocks_the_loop(student, sim, counting):
-    call = f"count_all({LIMITS!r})"
     run = count_all_once(sim, student)
+    return judged(judge_count_all_never_blocks_the_loop, **run.observations())
+
+
+def judge_count_all_never_blocks_the_loop(seen):
+    call, run = COUNT_ALL, CountRun.seen(seen)
     cpu = [v for v in run.violations if v.kind == "cpu"]
     sleeps = [v for v in run.violations if v.kind == "sleep"]
     on_loop = [w for w in run.done if w.where == "loop"]
@@ -538,10 +613,15 @@ def test_count_all_never_blocks_the_loop(student, sim, counting):
 
 @pytest.mark.task(1)
 def test_count_all_uses_worker_processes(student, sim, counting):
-    call = f"count_all({LIMITS!r})"
-    done = count_all_once(sim, student).done
-    here = os.getpid()
-    expect_every_limit_counted(done, call=call)
+    run = count_all_once(sim, student)
+    return judged(judge_count_all_uses_worker_processes, **run.observations())
+
+
+def judge_count_all_uses_worker_processes(seen):
+    done, here = CountRun.seen(seen).done, seen["here"]
+    if any(w.where == "loop" and w.pid != here for w in done):
+        raise ValueError("work on the event loop's thread in another process")
+    expect_every_limit_counted(done, call=COUNT_ALL)
     local = sorted((w for w in done if w.pid == here), key=lambda w: LIMITS.index(w.limit))
     if not local:
         return
@@ -568,25 +648,35 @@ def test_count_all_uses_worker_processes(student, sim, counting):
 
 # -- task 2 ---------------------------------------------------------------------------
 
+READ_ALL = f"read_all({PATHS!r})"
+
 
 @pytest.mark.task(2)
 def test_reads_in_order_off_the_loop(student, sim, drive):
-    call = f"read_all({PATHS!r})"
     result = sim.run(student.read_all(list(PATHS)), what="read_all")
-    expect_reads_off_the_loop(drive, call=call)
+    return judged(judge_reads_in_order_off_the_loop, result=result, **drive.observations())
+
+
+def judge_reads_in_order_off_the_loop(seen):
+    drive = DriveRecord.seen(seen)
+    expect_reads_off_the_loop(drive, call=READ_ALL)
     expect_equal(
-        result, [contents(p) for p in PATHS], call=call,
+        seen["result"], [contents(p) for p in PATHS], call=READ_ALL,
         misconception="Results belong in the order of the paths, not in the order the reads "
         "happened to finish.",
         next_step="asyncio.gather returns results in the order of its arguments.",
     )
-    expect_every_path_read(drive, call=call)
+    expect_every_path_read(drive, call=READ_ALL)
 
 
 @pytest.mark.task(2)
 def test_reads_three_at_a_time(student, sim, drive):
-    call = f"read_all({PATHS!r})"
     sim.run(student.read_all(list(PATHS)), what="read_all")
+    return judged(judge_reads_three_at_a_time, **drive.observations())
+
+
+def judge_reads_three_at_a_time(seen):
+    call, sim, drive = READ_ALL, seen["sim"], DriveRecord.seen(seen)
     expect_reads_off_the_loop(drive, call=call)
     expect_every_path_read(drive, call=call)
     if drive.peak > READ_LIMIT:
@@ -622,12 +712,19 @@ def test_reads_three_at_a_time(student, sim, drive):
 
 # -- task 3 ---------------------------------------------------------------------------
 
+IN_ORDER_CALL = f"download_in_order(pool, {PHOTOS!r})"
+AS_READY_CALL = f"download_as_ready(pool, {PHOTOS!r})"
+
 
 @pytest.mark.task(3)
 def test_map_keeps_input_order(student, camera, pool):
-    call = f"download_in_order(pool, {PHOTOS!r})"
     result = student.download_in_order(pool, list(PHOTOS))
-    expect_pool_used_properly(result, pool, camera, call=call)
+    return judged(judge_map_keeps_input_order, **pool_observations(result, pool, camera))
+
+
+def judge_map_keeps_input_order(seen):
+    call, result = IN_ORDER_CALL, seen["result"]
+    expect_pool_used_properly(seen, call=call)
     if result == AS_READY:
         fail(
             f"`{call}` returned {result!r}: the order the downloads finished, but the photos "
@@ -639,15 +736,20 @@ def test_map_keeps_input_order(student, camera, pool):
     expect_equal(result, IN_ORDER, call=call,
                  misconception="`pool.map` yields one result per name, in the order of names.",
                  next_step="Use `list(pool.map(download, names))`.")
-    expect_all_handed_over(pool, call=call)
+    expect_all_handed_over(seen["batches"], call=call)
 
 
 @pytest.mark.task(3)
 def test_as_completed_gives_finishing_order(student, camera, pool):
-    call = f"download_as_ready(pool, {PHOTOS!r})"
     result = student.download_as_ready(pool, list(PHOTOS))
-    expect_pool_used_properly(result, pool, camera, call=call)
-    expect_all_handed_over(pool, call=call)
+    return judged(judge_as_completed_gives_finishing_order,
+                  **pool_observations(result, pool, camera))
+
+
+def judge_as_completed_gives_finishing_order(seen):
+    call, result = AS_READY_CALL, seen["result"]
+    expect_pool_used_properly(seen, call=call)
+    expect_all_handed_over(seen["batches"], call=call)
     if result == IN_ORDER:
         fail(
             f"`{call}` returned the photos in the input order, {result!r}; they should come in "
@@ -663,4 +765,3 @@ def test_as_completed_gives_finishing_order(student, camera, pool):
                  "the quickest download comes first.",
                  next_step="Loop over `as_completed(futures)` and take `future.result()` "
                  "from each.")
-
