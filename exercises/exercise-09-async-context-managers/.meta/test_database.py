@@ -4,6 +4,12 @@
 The checks never fail from inside an ``async with`` body: a student's __aexit__ that
 swallows exceptions would swallow the check's own failure too. Bodies record what they
 saw; verdicts are given after the block.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent, where no student code runs, on plain observations: what the
+block saw (``block``), the fake connections as plain facts (``handle_facts``), the FakeIO
+and the simulation. The judges hold the handles' times against the timeline and this
+suite's own delays. Only the judges' conditions earn points.
 """
 
 import asyncio
@@ -13,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.suite import FakeIO, fail
+from grader.suite import FakeIO, fail, judged
 
 URL = "db://shop"
 CONNECT_DELAY = 0.3
@@ -43,7 +49,18 @@ class FakeHandle:
         self.closed_at: float | None = None
 
     def __repr__(self) -> str:
-        return f"<connection #{self.number} to {self.url}>"
+        return handle_text(vars(self))
+
+
+def handle_text(handle: dict) -> str:
+    """How feedback shows a connection, from its facts."""
+    return f"<connection #{handle['number']} to {handle['url']}>"
+
+
+def handle_facts(db) -> list[dict]:
+    """The connections connect() handed out, as plain facts, in the order they opened."""
+    return [{"url": h.url, "number": h.number, "opened_at": h.opened_at,
+             "closed_at": h.closed_at} for h in db.handles]
 
 
 def not_a_handle(name: str, value) -> str:
@@ -83,8 +100,13 @@ class FakeDatabase:
             raise ConnectionError(f"run_query needs an open connection, but {handle!r} is closed")
         return await self.io.operation(f"run_query({sql!r})", QUERY_DELAY, result=[(1,)])
 
-    def disconnects(self):
-        return self.io.calls("disconnect()")
+
+def kind_of(label: str) -> str:
+    """'connect', 'disconnect' or 'run_query': the fake's operation, whatever the arguments."""
+    return label.partition("(")[0]
+
+
+DELAYS = {"connect": CONNECT_DELAY, "disconnect": DISCONNECT_DELAY, "run_query": QUERY_DELAY}
 
 
 # Never-awaited warnings name the coroutine by its qualname: keep the student's names.
@@ -118,11 +140,35 @@ def dropped_coroutine(sim, name: str):
     return next((d for d in sim.never_awaited() if d.name == name), None)
 
 
-def the_handle(sim, db, call: str) -> FakeHandle:
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_on_the_timeline(seen) -> None:
+    """Handles open and close when the fake's operations (of this suite's delays) end,
+    and the block's moments lie within the run."""
+    io, sim = seen["io"], seen["sim"]
+    for op in io.operations:
+        if op.delay != DELAYS.get(kind_of(op.label)):
+            impossible(f"{op.label} was told {op.delay} s")
+    ends = {kind: sorted(op.end for op in io.operations if kind_of(op.label) == kind
+                         and op.outcome == "ok") for kind in DELAYS}
+    if sorted(h["opened_at"] for h in seen["handles"]) != ends["connect"]:
+        impossible("handles opened when no connect() finished")
+    if any(h["closed_at"] not in (None, *ends["disconnect"]) for h in seen["handles"]):
+        impossible("a handle closed when no disconnect() finished")
+    moments = [v for k, v in seen["block"].items() if k.endswith("_at")]
+    if any(not sim.started - 1e-9 <= t <= sim.started + sim.elapsed + 1e-9 for t in moments):
+        impossible(f"the block's moments {moments} lie outside the run")
+
+
+def the_handle(seen, call: str) -> dict:
     """The one connection the code under test opened, or a failure saying why there is none."""
-    if db.handles:
-        return db.handles[0]
-    dropped = dropped_coroutine(sim, "connect")
+    expect_on_the_timeline(seen)
+    if seen["handles"]:
+        return seen["handles"][0]
+    dropped = dropped_coroutine(seen["sim"], "connect")
     if dropped:
         where = short_where(dropped.where)
         fail(
@@ -138,13 +184,14 @@ def the_handle(sim, db, call: str) -> FakeHandle:
     )
 
 
-def expect_closed(sim, db, handle: FakeHandle, exited_at: float, *, call: str, situation: str,
-                  cleanup: str, raised: bool) -> None:
+def expect_closed(seen, handle: dict, *, call: str, situation: str, cleanup: str,
+                  raised: bool) -> None:
     """Fail with a diagnosis unless ``handle`` was closed by the time the block was left."""
-    if handle.closed_at is not None and handle.closed_at <= exited_at + 1e-9:
+    exited_at = seen["block"]["exited_at"]
+    if handle["closed_at"] is not None and handle["closed_at"] <= exited_at + 1e-9:
         return
     left = f"When `{call}` {situation}, the connection was still open afterwards"
-    dropped = dropped_coroutine(sim, "disconnect")
+    dropped = dropped_coroutine(seen["sim"], "disconnect")
     if dropped:
         where = short_where(dropped.where)
         fail(
@@ -155,7 +202,7 @@ def expect_closed(sim, db, handle: FakeHandle, exited_at: float, *, call: str, s
             "never awaited').",
             next_step="Write `await disconnect(...)`.",
         )
-    if db.disconnects():
+    if seen["io"].calls("disconnect()"):
         fail(
             f"{left}: the block ended at t={secs(exited_at)} while disconnect() was still "
             "in progress; it ran in the background instead of being awaited.",
@@ -187,45 +234,58 @@ def expect_closed(sim, db, handle: FakeHandle, exited_at: float, *, call: str, s
 # -- task 1: the class --------------------------------------------------------------------
 
 
-def run_class_block(student, sim, *, raise_inside: bool):
+def observations(block: dict, sim, db) -> dict:
+    return {"block": block, "handles": handle_facts(db), "io": db.io, "sim": sim}
+
+
+def run_class_block(student, sim, db, *, raise_inside: bool) -> dict:
     """Enter the student's class, spend some time in the body, maybe raise; report."""
-    seen: dict = {"escaped": None}
+    block: dict = {"escaped": False}
 
     async def scenario():
         manager = student.AsyncDatabaseConnection(URL)
         try:
             async with manager:
-                seen["entered_at"] = now()
+                block["entered_at"] = now()
                 await asyncio.sleep(BODY_DELAY)
                 if raise_inside:
                     raise QueryFailed("the query failed")
-        except QueryFailed as exc:
-            seen["escaped"] = exc
-        seen["exited_at"] = now()
+        except QueryFailed:
+            block["escaped"] = True
+        block["exited_at"] = now()
 
     sim.run(scenario(), what="AsyncDatabaseConnection")
-    return seen
+    return observations(block, sim, db)
 
 
 @pytest.mark.task(1)
 def test_enter_returns_connection(student, sim, db):
-    seen: dict = {}
+    block: dict = {"query_failed": False, "rows": None}
 
     async def scenario():
         manager = student.AsyncDatabaseConnection(URL)
         async with manager as conn:
-            seen["conn"] = conn
+            block["conn_is_none"] = conn is None
+            block["conn_is_manager"] = conn is manager
+            block["conn_is_handle"] = isinstance(conn, FakeHandle)
+            block["conn_shown"] = "" if conn is None or conn is manager else f"{conn!r:.60}"
             if conn is manager:
                 try:
-                    seen["rows"] = await conn.query("SELECT 1")
-                except (ConnectionError, TypeError) as exc:
-                    seen["error"] = exc
-        seen["manager"] = manager
+                    block["rows"] = await conn.query("SELECT 1")
+                except (ConnectionError, TypeError):
+                    block["query_failed"] = True
+                    block["handle_shown"] = f"{manager.handle!r:.60}"
+        block["exited_at"] = now()
 
     sim.run(scenario(), what="AsyncDatabaseConnection")
-    conn, manager = seen["conn"], seen["manager"]
+    return judged(judge_enter_returns_connection, **observations(block, sim, db))
+
+
+def judge_enter_returns_connection(seen):
+    expect_on_the_timeline(seen)
+    block = seen["block"]
     call = f"{CLASS_CALL} as conn:"
-    if conn is None:
+    if block["conn_is_none"]:
         fail(
             f"`{call}` gave conn = None: the `as` target is whatever __aenter__ returns, and "
             "yours returned nothing.",
@@ -233,56 +293,69 @@ def test_enter_returns_connection(student, sim, db):
             "what the `as` name is bound to.",
             next_step="End __aenter__ with `return self`.",
         )
-    if conn is not manager:
-        what = "the raw handle from connect()" if isinstance(conn, FakeHandle) else f"{conn!r:.60}"
+    if not block["conn_is_manager"]:
+        what = "the raw handle from connect()" if block["conn_is_handle"] else block["conn_shown"]
         fail(
             f"`{call}` gave conn = {what}, not the AsyncDatabaseConnection itself, so "
             "conn.query(...) is not available.",
             misconception="Whatever __aenter__ returns becomes the `as` target.",
             next_step="Store the handle in self.handle and `return self`.",
         )
-    if "error" in seen:
+    if block["query_failed"]:
         fail(
             f"Inside `{call}`, conn.query('SELECT 1') found no open connection in "
-            f"conn.handle ({manager.handle!r:.60}).",
+            f"conn.handle ({block['handle_shown']}).",
             misconception="The provided query method reads self.handle, so __aenter__ has "
             "to store there exactly what `await connect(self.url)` returned.",
             next_step="Write `self.handle = await connect(self.url)` in __aenter__.",
         )
-    if seen.get("rows") != [(1,)]:
-        fail(f"Inside `{call}`, conn.query('SELECT 1') returned {seen.get('rows')!r:.80}, "
+    if block["rows"] != [(1,)]:
+        fail(f"Inside `{call}`, conn.query('SELECT 1') returned {block['rows']!r:.80}, "
              "not [(1,)].", next_step="Don't change the provided query method.")
 
 
 @pytest.mark.task(1)
 def test_closes_after_block(student, sim, db):
-    seen = run_class_block(student, sim, raise_inside=False)
-    handle = the_handle(sim, db, CLASS_CALL)
-    if handle.opened_at is None or handle.opened_at > seen["entered_at"] + 1e-9:
+    return judged(judge_closes_after_block,
+                  **run_class_block(student, sim, db, raise_inside=False))
+
+
+def judge_closes_after_block(seen):
+    handle, entered_at = the_handle(seen, CLASS_CALL), seen["block"]["entered_at"]
+    if handle["opened_at"] is None or handle["opened_at"] > entered_at + 1e-9:
         fail(
-            f"The body of `{CLASS_CALL}` started at t={secs(seen['entered_at'])}, before the "
+            f"The body of `{CLASS_CALL}` started at t={secs(entered_at)}, before the "
             "connection was open.",
             misconception="`async with` runs the body only after __aenter__ has finished, so "
             "__aenter__ must await the connection itself, not start it in the background.",
             next_step="Write `self.handle = await connect(self.url)` in __aenter__.",
         )
-    expect_closed(sim, db, handle, seen["exited_at"], call=CLASS_CALL,
+    expect_closed(seen, handle, call=CLASS_CALL,
                   situation="finished normally", cleanup="your __aexit__", raised=False)
 
 
 @pytest.mark.task(1)
 def test_closes_when_block_raises(student, sim, db):
-    seen = run_class_block(student, sim, raise_inside=True)
-    handle = the_handle(sim, db, CLASS_CALL)
-    expect_closed(sim, db, handle, seen["exited_at"], call=CLASS_CALL,
+    return judged(judge_closes_when_block_raises,
+                  **run_class_block(student, sim, db, raise_inside=True))
+
+
+def judge_closes_when_block_raises(seen):
+    handle = the_handle(seen, CLASS_CALL)
+    expect_closed(seen, handle, call=CLASS_CALL,
                   situation="raised QueryFailed inside the block", cleanup="your __aexit__",
                   raised=True)
 
 
 @pytest.mark.task(1)
 def test_error_is_not_swallowed(student, sim, db):
-    seen = run_class_block(student, sim, raise_inside=True)
-    if seen["escaped"] is None:
+    return judged(judge_error_is_not_swallowed,
+                  **run_class_block(student, sim, db, raise_inside=True))
+
+
+def judge_error_is_not_swallowed(seen):
+    expect_on_the_timeline(seen)
+    if not seen["block"]["escaped"]:
         fail(
             f"The QueryFailed raised inside `{CLASS_CALL}` never reached the caller: the "
             "block ended as if nothing had gone wrong.",
@@ -324,32 +397,44 @@ def open_manager(student):
     )
 
 
-def run_manager_block(student, sim, *, raise_inside: bool):
-    seen: dict = {"escaped": None}
+def run_manager_block(student, sim, db, *, raise_inside: bool) -> dict:
+    """Enter open_database, spend some time in the body, maybe raise; report."""
+    block: dict = {"escaped": False}
+    got: list = []
 
     async def scenario():
         manager = open_manager(student)
         try:
             async with manager as handle:
-                seen["handle"] = handle
-                seen["open_inside"] = isinstance(handle, FakeHandle) and handle.open
+                got.append(handle)
+                block["open_inside"] = isinstance(handle, FakeHandle) and handle.open
                 await asyncio.sleep(BODY_DELAY)
                 if raise_inside:
                     raise QueryFailed("the query failed")
-        except QueryFailed as exc:
-            seen["escaped"] = exc
-        seen["exited_at"] = now()
+        except QueryFailed:
+            block["escaped"] = True
+        block["exited_at"] = now()
 
     sim.run(scenario(), what="open_database")
-    return seen
+    handle = got[0]
+    block["got_coroutine"] = inspect.iscoroutine(handle)
+    if block["got_coroutine"]:
+        handle.close()
+    block["got_handle"] = next((i for i, h in enumerate(db.handles) if h is handle), None)
+    block["got_shown"] = "" if block["got_handle"] == 0 else f"{handle!r:.60}"
+    return observations(block, sim, db)
 
 
 @pytest.mark.task(2)
 def test_manager_yields_open_handle(student, sim, db):
-    seen = run_manager_block(student, sim, raise_inside=False)
-    got = seen["handle"]
-    if inspect.iscoroutine(got):
-        got.close()
+    return judged(judge_manager_yields_open_handle,
+                  **run_manager_block(student, sim, db, raise_inside=False))
+
+
+def judge_manager_yields_open_handle(seen):
+    expect_on_the_timeline(seen)
+    block = seen["block"]
+    if block["got_coroutine"]:
         fail(
             f"`{MANAGER_CALL} as handle:` gave handle = a coroutine: open_database yielded "
             "connect(url) without awaiting it, so no connection was opened.",
@@ -357,37 +442,46 @@ def test_manager_yields_open_handle(student, sim, db):
             "(the handle) exists only once you await it.",
             next_step="`handle = await connect(url)`, then `yield handle`.",
         )
-    handle = the_handle(sim, db, MANAGER_CALL)
-    if got is not handle:
+    handle = the_handle(seen, MANAGER_CALL)
+    if block["got_handle"] != 0:
         fail(
-            f"`{MANAGER_CALL} as handle:` gave handle = {got!r:.60}; expected the handle "
-            f"connect() returned ({handle!r}).",
+            f"`{MANAGER_CALL} as handle:` gave handle = {block['got_shown']}; expected the "
+            f"handle connect() returned ({handle_text(handle)}).",
             misconception="The value you `yield` in an @asynccontextmanager generator is what "
             "the `as` target gets.",
             next_step="`handle = await connect(url)`, then `yield handle`.",
         )
-    if not seen["open_inside"]:
+    if not block["open_inside"]:
         fail(
             f"Inside `{MANAGER_CALL} as handle:` the connection was not open yet.",
             next_step="Await connect(url) before the yield.",
         )
-    expect_closed(sim, db, handle, seen["exited_at"], call=MANAGER_CALL,
+    expect_closed(seen, handle, call=MANAGER_CALL,
                   situation="finished normally", cleanup="open_database", raised=False)
 
 
 @pytest.mark.task(2)
 def test_manager_closes_when_block_raises(student, sim, db):
-    seen = run_manager_block(student, sim, raise_inside=True)
-    handle = the_handle(sim, db, MANAGER_CALL)
-    expect_closed(sim, db, handle, seen["exited_at"], call=MANAGER_CALL,
+    return judged(judge_manager_closes_when_block_raises,
+                  **run_manager_block(student, sim, db, raise_inside=True))
+
+
+def judge_manager_closes_when_block_raises(seen):
+    handle = the_handle(seen, MANAGER_CALL)
+    expect_closed(seen, handle, call=MANAGER_CALL,
                   situation="raised QueryFailed inside the block", cleanup="open_database",
                   raised=True)
 
 
 @pytest.mark.task(2)
 def test_manager_keeps_the_error(student, sim, db):
-    seen = run_manager_block(student, sim, raise_inside=True)
-    if seen["escaped"] is None:
+    return judged(judge_manager_keeps_the_error,
+                  **run_manager_block(student, sim, db, raise_inside=True))
+
+
+def judge_manager_keeps_the_error(seen):
+    expect_on_the_timeline(seen)
+    if not seen["block"]["escaped"]:
         fail(
             f"The QueryFailed raised inside `{MANAGER_CALL}` never reached the caller: your "
             "generator caught it at the `yield` and did not raise it again, which tells "
