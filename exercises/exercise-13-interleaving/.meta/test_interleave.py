@@ -6,6 +6,11 @@ after another, or all at one instant (an async def that never awaits). The provi
 ``fingerprint`` is replaced by a CPU burner of a fixed thread-CPU cost, so a batch of
 them without an await shows up as a CPU violation (one loop step over 50 ms of thread
 CPU time) on any machine.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (the step log as (name, step, time)
+tuples, results, the turns a neighbour got), where no student code runs. Only the
+judges' conditions earn points.
 """
 
 import asyncio
@@ -15,7 +20,7 @@ import zlib
 
 import pytest
 
-from grader.suite import Simulation, describe_violation, expect_equal, fail
+from grader.suite import Simulation, describe_violation, expect_equal, fail, judged
 
 JOBS = [("A", 4, 0.3), ("B", 3, 0.5), ("C", 2, 0.7)]
 JOBS_CALL = "run_factorials([('A', 4, 0.3), ('B', 3, 0.5), ('C', 2, 0.7)])"
@@ -26,9 +31,18 @@ EPS = 1e-6
 class StepLog:
     """Stands in for the provided record(): every step with its simulated time."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation | None, steps: list | None = None) -> None:
         self.sim = sim
-        self.steps: list[tuple[str, int, float]] = []
+        self.steps: list[tuple[str, int, float]] = [] if steps is None else steps
+
+    @classmethod
+    def seen(cls, seen: dict) -> "StepLog":
+        """The log as observed: steps recorded in clock order, none after the last run."""
+        steps, sim = seen["steps"], seen["sim"]
+        times = [t for _, _, t in steps]
+        if times != sorted(times) or any(t > sim.started + sim.elapsed + EPS for t in times):
+            raise ValueError("a step log that no honest run records")
+        return cls(None, steps)
 
     def record(self, name: str, step: int) -> None:
         self.steps.append((name, step, self.sim.now()))
@@ -137,34 +151,52 @@ def awaitable(sim: Simulation, value, *, what: str):
 
 # -- Task 1 -------------------------------------------------------------------------------
 
+FACTORIALS = (("A", 5, 120), ("B", 1, 1), ("C", 3, 6))
+
+
+def expect_factorial(name: str, n: int, expected: int, result, log: StepLog) -> None:
+    call = f"factorial({name!r}, {n}, 0.1)"
+    expect_equal(
+        result, expected, call=call,
+        misconception="n! is 1 × 2 × ... × n: start the product at 1 and multiply it "
+        "by every i from 1 to n.",
+        next_step="Loop i over range(1, n + 1) and multiply the running product by i.",
+    )
+    wanted = list(range(1, n + 1))
+    if log.numbers(name) != wanted:
+        fail(
+            f"`{call}` recorded the steps {log.numbers(name)}, but {wanted} was expected.",
+            misconception="Every multiplication is one step, announced with "
+            "record(name, i) once it is done.",
+            next_step="Call record(name, i) right after multiplying by i.",
+        )
+
 
 @pytest.mark.task(1)
 def test_factorial_is_correct(student, sim, steps):
-    for name, n, expected in (("A", 5, 120), ("B", 1, 1), ("C", 3, 6)):
-        call = f"factorial({name!r}, {n}, 0.1)"
-        result = sim.run(student.factorial(name, n, 0.1), what=call)
-        expect_equal(
-            result, expected, call=call,
-            misconception="n! is 1 × 2 × ... × n: start the product at 1 and multiply it "
-            "by every i from 1 to n.",
-            next_step="Loop i over range(1, n + 1) and multiply the running product by i.",
-        )
-        wanted = list(range(1, n + 1))
-        if steps.numbers(name) != wanted:
-            fail(
-                f"`{call}` recorded the steps {steps.numbers(name)}, but {wanted} was "
-                "expected.",
-                misconception="Every multiplication is one step, announced with "
-                "record(name, i) once it is done.",
-                next_step="Call record(name, i) right after multiplying by i.",
-            )
+    results = []
+    for name, n, expected in FACTORIALS:
+        result = sim.run(student.factorial(name, n, 0.1), what=f"factorial({name!r}, {n}, 0.1)")
+        expect_factorial(name, n, expected, result, steps)
+        results.append(result)
+    return judged(judge_factorial_is_correct, results=results, steps=steps.steps, sim=sim)
+
+
+def judge_factorial_is_correct(seen):
+    log = StepLog.seen(seen)
+    for (name, n, expected), result in zip(FACTORIALS, seen["results"], strict=True):
+        expect_factorial(name, n, expected, result, log)
 
 
 @pytest.mark.task(1)
 def test_factorial_pauses_between_steps(student, sim, steps):
-    call = "factorial('A', 4, 0.25)"
     start = sim.now()
-    sim.run(student.factorial("A", 4, 0.25), what=call)
+    sim.run(student.factorial("A", 4, 0.25), what="factorial('A', 4, 0.25)")
+    return judged(judge_factorial_pauses_between_steps, start=start, steps=steps.steps, sim=sim)
+
+
+def judge_factorial_pauses_between_steps(seen):
+    call, sim, log = "factorial('A', 4, 0.25)", seen["sim"], StepLog.seen(seen)
     sleeps = [v for v in sim.violations if v.kind == "sleep"]
     if sleeps:
         fail(
@@ -174,7 +206,7 @@ def test_factorial_pauses_between_steps(student, sim, steps):
             "the pause no other task can take its turn.",
             next_step="Pause with `await asyncio.sleep(pause)`.",
         )
-    times = steps.times("A", start)
+    times = log.times("A", seen["start"])
     if paced(times, 4, 0.25):
         return
     if len(times) > 1 and max(times) - min(times) < EPS:
@@ -196,28 +228,39 @@ def test_factorial_pauses_between_steps(student, sim, steps):
 
 # -- Task 2 -------------------------------------------------------------------------------
 
+JOB_ORDER = dict(
+    misconception="run_factorials returns one result per job, in the order of the "
+    "jobs, whichever job finishes first.",
+    next_step="asyncio.gather returns its results in the order of its arguments.",
+)
+
 
 @pytest.mark.task(2)
 def test_returns_every_result(student, sim, steps):
     results = sim.run(student.run_factorials(JOBS), what=JOBS_CALL)
-    order = dict(
-        misconception="run_factorials returns one result per job, in the order of the "
-        "jobs, whichever job finishes first.",
-        next_step="asyncio.gather returns its results in the order of its arguments.",
-    )
-    expect_equal(results, [24, 6, 2], call=JOBS_CALL, **order)
-    expect_equal(sim.run(student.run_factorials([]), what="run_factorials([])"), [],
-                 call="run_factorials([])", **order)
+    expect_equal(results, [24, 6, 2], call=JOBS_CALL, **JOB_ORDER)
+    empty = sim.run(student.run_factorials([]), what="run_factorials([])")
+    return judged(judge_returns_every_result, results=results, empty=empty)
+
+
+def judge_returns_every_result(seen):
+    expect_equal(seen["results"], [24, 6, 2], call=JOBS_CALL, **JOB_ORDER)
+    expect_equal(seen["empty"], [], call="run_factorials([])", **JOB_ORDER)
 
 
 @pytest.mark.task(2)
 def test_factorials_overlap(student, sim, steps):
     sim.run(student.run_factorials(JOBS), what=JOBS_CALL)
     sim.budget = LONGEST
+    return judged(judge_factorials_overlap, steps=steps.steps, sim=sim)
+
+
+def judge_factorials_overlap(seen):
+    sim, log = seen["sim"], StepLog.seen(seen)
     if sim.elapsed <= LONGEST + EPS:
         return
     explain_no_turns(
-        sim, steps, what=JOBS_CALL,
+        sim, log, what=JOBS_CALL,
         took=f" took {sim.elapsed:.1f} s of simulated time instead of {LONGEST} s (the "
         "longest job alone)",
     )
@@ -226,12 +269,24 @@ def test_factorials_overlap(student, sim, steps):
 @pytest.mark.task(2)
 def test_steps_interleave(student, sim, steps):
     sim.run(student.run_factorials(JOBS), what=JOBS_CALL)
-    if all(paced(steps.times(name), n, pause) for name, n, pause in JOBS):
+    return judged(judge_steps_interleave, steps=steps.steps, sim=sim)
+
+
+def judge_steps_interleave(seen):
+    log = StepLog.seen(seen)
+    if all(paced(log.times(name), n, pause) for name, n, pause in JOBS):
         return
-    explain_no_turns(sim, steps, what=JOBS_CALL)
+    explain_no_turns(seen["sim"], log, what=JOBS_CALL)
 
 
 # -- Task 3 -------------------------------------------------------------------------------
+
+TEXTS = ["event", "loop", "task", "await"]
+FINGERPRINT_ORDER = dict(
+    misconception="fingerprint_all returns fingerprint(text) for each text, in the "
+    "order of the texts.",
+    next_step="Append each fingerprint to a list as you go and return the list.",
+)
 
 
 @pytest.mark.task(3)
@@ -241,18 +296,22 @@ def test_fingerprints_in_order(student, sim):
         return checksum(text)
 
     student.replace("fingerprint", light_fingerprint)
-    texts = ["event", "loop", "task", "await"]
-    call = f"fingerprint_all({texts!r})"
-    result = sim.run(awaitable(sim, student.fingerprint_all(texts), what=call), what=call)
-    order = dict(
-        misconception="fingerprint_all returns fingerprint(text) for each text, in the "
-        "order of the texts.",
-        next_step="Append each fingerprint to a list as you go and return the list.",
-    )
-    expect_equal(result, [checksum(t) for t in texts], call=call, **order)
+    call = f"fingerprint_all({TEXTS!r})"
+    result = sim.run(awaitable(sim, student.fingerprint_all(list(TEXTS)), what=call), what=call)
+    expect_equal(result, [checksum(t) for t in TEXTS], call=call, **FINGERPRINT_ORDER)
     empty = sim.run(awaitable(sim, student.fingerprint_all([]), what="fingerprint_all([])"),
                     what="fingerprint_all([])")
-    expect_equal(empty, [], call="fingerprint_all([])", **order)
+    return judged(judge_fingerprints_in_order, result=result, empty=empty)
+
+
+def judge_fingerprints_in_order(seen):
+    expect_equal(seen["result"], [checksum(t) for t in TEXTS],
+                 call=f"fingerprint_all({TEXTS!r})", **FINGERPRINT_ORDER)
+    expect_equal(seen["empty"], [], call="fingerprint_all([])", **FINGERPRINT_ORDER)
+
+
+BATCH = [f"text {i}" for i in range(200)]
+BATCH_CALL = "fingerprint_all(<200 texts>)"
 
 
 @pytest.mark.task(3)
@@ -265,8 +324,6 @@ def test_crunching_lets_others_run(student, sim):
         return checksum(text)
 
     student.replace("fingerprint", heavy_fingerprint)
-    texts = [f"text {i}" for i in range(200)]
-    call = "fingerprint_all(<200 texts>)"
     beats: list[int] = []
 
     async def heartbeat() -> None:
@@ -279,9 +336,13 @@ def test_crunching_lets_others_run(student, sim):
         results, _ = await asyncio.gather(batch, heartbeat())
         return results
 
-    results = sim.run(alongside(awaitable(sim, student.fingerprint_all(texts), what=call)),
-                      what=call)
-    blocking = sim.violations
+    batch = awaitable(sim, student.fingerprint_all(list(BATCH)), what=BATCH_CALL)
+    results = sim.run(alongside(batch), what=BATCH_CALL)
+    return judged(judge_crunching_lets_others_run, results=results, beats=beats, sim=sim)
+
+
+def judge_crunching_lets_others_run(seen):
+    call, blocking, beats = BATCH_CALL, seen["sim"].violations, seen["beats"]
     if blocking:
         first = blocking[0]
         more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
@@ -304,7 +365,7 @@ def test_crunching_lets_others_run(student, sim):
             "batch to `asyncio.to_thread`.",
         )
     expect_equal(
-        results, [checksum(t) for t in texts], call=call,
+        seen["results"], [checksum(t) for t in BATCH], call=call,
         misconception="Every text still needs its fingerprint, in order.",
         next_step="Collect fingerprint(text) for every text.",
     )
