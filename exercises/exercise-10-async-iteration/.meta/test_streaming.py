@@ -3,6 +3,12 @@
 Streams are driven by the checks themselves, one value at a time, so the verdicts are
 about *when* each value arrived (simulated time) and how far the code read ahead, not
 just about the final list.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (values with their arrival times, the
+fakes' facts, the FakeIO record and the simulation), where no student code runs. The
+judges hold the times against the timeline and this suite's own delays. Only the judges'
+conditions earn points.
 """
 
 import asyncio
@@ -21,6 +27,7 @@ from grader.suite import (
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
     ran_one_after_another,
 )
 
@@ -49,6 +56,33 @@ def short_where(where: str) -> str:
     if not match:
         return f" ({where})" if where else ""
     return f" ({Path(match[1]).name}, line {match[2]}, in {match[3]})"
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+STREAM_DELAYS = {"open cursor": OPEN_DELAY, "close cursor": CLOSE_DELAY}
+
+
+def expect_suite_delays(io, delays: dict[str, float] = STREAM_DELAYS) -> None:
+    """Every fake operation took the time this suite gives it, not one of its own."""
+    for op in io.operations:
+        want = ROW_DELAY if op.label.startswith("row ") else delays.get(op.label)
+        if want is not None and op.delay != want:
+            impossible(f"{op.label!r} was told {op.delay} s, not {want} s")
+
+
+def ok_ends(io, label: str) -> list[float]:
+    return [op.end for op in io.operations if op.label == label and op.outcome == "ok"]
+
+
+def expect_in_clock_order(moments: list[float], sim) -> None:
+    """Moments the scenario wrote down come in order, within the run."""
+    if moments != sorted(moments) or any(
+            not sim.started - EPS <= t <= sim.started + sim.elapsed + EPS for t in moments):
+        impossible(f"moments {moments[:5]} out of order or outside the run")
 
 
 # -- fakes ----------------------------------------------------------------------------------
@@ -89,12 +123,14 @@ class Table:
         self.cursors.append(cursor)
         return cursor
 
-    def row_op(self, row_id):
-        ops = self.io.calls(f"row {row_id}")
-        return ops[0] if ops else None
-
 
 Table.open_cursor.__qualname__ = "open_cursor"
+
+
+def row_op(io, row_id):
+    """The fetch of row ``row_id`` on the timeline, if there was one."""
+    ops = io.calls(f"row {row_id}")
+    return ops[0] if ops else None
 
 
 @pytest.fixture
@@ -151,6 +187,11 @@ def test_yields_every_row(student, sim, table):
         return five, none
 
     five, none = sim.run(scenario(), what="fetch_rows")
+    return judged(judge_yields_every_row, five=five, none=none)
+
+
+def judge_yields_every_row(seen):
+    five, none = seen["five"], seen["none"]
     advice = dict(
         misconception="fetch_rows(count) yields exactly the first `count` rows, in the order "
         "the cursor returns them.",
@@ -168,9 +209,16 @@ def test_rows_stream_as_fetched(student, sim, table):
         return [(row, now()) async for row in stream]
 
     arrivals = sim.run(scenario(), what="fetch_rows")
-    fetched = [op for op in table.io.operations if op.label.startswith("row ") and op.end]
+    return judged(judge_rows_stream_as_fetched, arrivals=arrivals, io=table.io, sim=sim)
+
+
+def judge_rows_stream_as_fetched(seen):
+    arrivals, io = seen["arrivals"], seen["io"]
+    expect_suite_delays(io)
+    expect_in_clock_order([arrived for _, arrived in arrivals], seen["sim"])
+    fetched = [op for op in io.operations if op.label.startswith("row ") and op.end]
     for position, (row, arrived) in enumerate(arrivals):
-        op = table.row_op(row.get("id") if isinstance(row, dict) else None)
+        op = row_op(io, row.get("id") if isinstance(row, dict) else None)
         if op is None or op.end is None or arrived <= op.end + EPS:
             continue
         read_by_then = sum(1 for f in fetched if f.end <= arrived + EPS)
@@ -228,6 +276,31 @@ def export_call(total: int, chunk_size: int) -> str:
     return f"export_csv(<{total} rows>, {chunk_size})"
 
 
+def expect_text(chunk, call: str) -> None:
+    if not isinstance(chunk, str):
+        fail(
+            f"`{call}` yielded a {type(chunk).__name__} ({chunk!r:.60}); each chunk "
+            "should be a string of CSV text.",
+            misconception="A chunk is a piece of the finished file, ready to be written "
+            "or sent as it is.",
+            next_step="Join the chunk's lines into one string, e.g. "
+            "`''.join(lines)`, and yield that.",
+        )
+
+
+def expect_received(received: list, total: int, chunk_size: int, io, sim) -> None:
+    """Every chunk is text; arrivals in clock order, each after as many rows as it says
+    had been read (the source's rows take this suite's delay)."""
+    for chunk, _, _ in received:
+        expect_text(chunk, export_call(total, chunk_size))
+    expect_suite_delays(io)
+    expect_in_clock_order([at for _, at, _ in received], sim)
+    ends = [op.end for op in io.operations if op.label.startswith("row ") and op.outcome == "ok"]
+    for _, at, fetched in received:
+        if not sum(e < at - EPS for e in ends) <= fetched <= sum(e <= at + EPS for e in ends):
+            impossible(f"{fetched} rows read by {at}, which the timeline does not allow")
+
+
 async def consume_export(student, source: RowSource, chunk_size: int, pause: float = 0.0):
     """Read the export chunk by chunk; return [(chunk, arrived_at, rows_fetched_by_then)]."""
     call = export_call(source.total, chunk_size)
@@ -235,26 +308,18 @@ async def consume_export(student, source: RowSource, chunk_size: int, pause: flo
     received = []
     async for chunk in stream:
         received.append((chunk, now(), source.fetched))
-        if not isinstance(chunk, str):
-            fail(
-                f"`{call}` yielded a {type(chunk).__name__} ({chunk!r:.60}); each chunk "
-                "should be a string of CSV text.",
-                misconception="A chunk is a piece of the finished file, ready to be written "
-                "or sent as it is.",
-                next_step="Join the chunk's lines into one string, e.g. "
-                "`''.join(lines)`, and yield that.",
-            )
+        expect_text(chunk, call)
         source.delivered += data_rows_in(chunk)
         if pause:
             await asyncio.sleep(pause)
     return received
 
 
-def read_everything_first(received, source: RowSource, chunk_size: int) -> None:
+def read_everything_first(received, total: int, chunk_size: int) -> None:
     first = next((r for r in received if data_rows_in(r[0])), None)
-    if first is not None and first[2] >= source.total > chunk_size:
+    if first is not None and first[2] >= total > chunk_size:
         fail(
-            f"`{export_call(source.total, chunk_size)}` read all {source.total} rows before it "
+            f"`{export_call(total, chunk_size)}` read all {total} rows before it "
             f"yielded its first chunk, at t={secs(first[1])}, although the first "
             f"{chunk_size} rows were ready at t={secs(ROW_DELAY * chunk_size)}.",
             misconception="Building the whole export in a list first makes the consumer wait "
@@ -265,54 +330,77 @@ def read_everything_first(received, source: RowSource, chunk_size: int) -> None:
         )
 
 
+def expect_csv(received: list, total: int, chunk_size: int) -> None:
+    call = export_call(total, chunk_size)
+    chunks = [chunk for chunk, _, _ in received]
+    for chunk in chunks:
+        expect_text(chunk, call)
+    got = csv_rows("".join(chunks))
+    wanted = [HEADER] + [[str(i), f"item-{i}"] for i in range(total)]
+    if got != wanted:
+        index = next((i for i, (g, w) in enumerate(zip(got, wanted, strict=False)) if g != w),
+                     min(len(got), len(wanted)))
+        line = ",".join(got[index]) if index < len(got) else "(nothing)"
+        expected_line = ",".join(wanted[index]) if index < len(wanted) else "(nothing)"
+        fail(
+            f"Joined together, the chunks from `{call}` read as CSV gave {len(got)} lines; "
+            f"line {index + 1} is `{line}` where `{expected_line}` was expected.",
+            misconception="The export is the header line `id,name`, then one `id,name` "
+            "line per row in order, each line ending with a newline.",
+            next_step="Write `f\"{row['id']},{row['name']}\\n\"` for each row, after a "
+            "header line.",
+        )
+    sizes = [n for n in (data_rows_in(chunk) for chunk in chunks) if n]
+    full, rest = divmod(total, chunk_size)
+    wanted_sizes = [chunk_size] * full + ([rest] if rest else [])
+    if sizes != wanted_sizes:
+        fail(
+            f"The chunks from `{call}` held {sizes} rows each; expected {wanted_sizes}: "
+            "full chunks of chunk_size rows, and only the last one shorter.",
+            misconception="Chunks larger than chunk_size break the memory promise; "
+            "smaller ones (such as one row each) make many tiny writes.",
+            next_step="Yield a chunk exactly when chunk_size lines are buffered, and "
+            "whatever is left at the end.",
+        )
+
+
+EXPORTS = ((10, 3), (6, 3))
+
+
 @pytest.mark.task(2)
 def test_csv_has_every_row(student, sim):
     io = FakeIO(sim)
-    for total, chunk_size in ((10, 3), (6, 3)):
+    exports = []
+    for total, chunk_size in EXPORTS:
+        if exports:  # judge the first export before a second call can raise
+            expect_csv(exports[0], *EXPORTS[0])
         source = RowSource(io, total)
-        received = sim.run(consume_export(student, source, chunk_size), what="export_csv")
-        call = export_call(total, chunk_size)
-        chunks = [chunk for chunk, _, _ in received]
-        got = csv_rows("".join(chunks))
-        wanted = [HEADER] + [[str(i), f"item-{i}"] for i in range(total)]
-        if got != wanted:
-            index = next((i for i, (g, w) in enumerate(zip(got, wanted, strict=False)) if g != w),
-                         min(len(got), len(wanted)))
-            line = ",".join(got[index]) if index < len(got) else "(nothing)"
-            expected_line = ",".join(wanted[index]) if index < len(wanted) else "(nothing)"
-            fail(
-                f"Joined together, the chunks from `{call}` read as CSV gave {len(got)} lines; "
-                f"line {index + 1} is `{line}` where `{expected_line}` was expected.",
-                misconception="The export is the header line `id,name`, then one `id,name` "
-                "line per row in order, each line ending with a newline.",
-                next_step="Write `f\"{row['id']},{row['name']}\\n\"` for each row, after a "
-                "header line.",
-            )
-        sizes = [n for n in (data_rows_in(chunk) for chunk in chunks) if n]
-        full, rest = divmod(total, chunk_size)
-        wanted_sizes = [chunk_size] * full + ([rest] if rest else [])
-        if sizes != wanted_sizes:
-            fail(
-                f"The chunks from `{call}` held {sizes} rows each; expected {wanted_sizes}: "
-                "full chunks of chunk_size rows, and only the last one shorter.",
-                misconception="Chunks larger than chunk_size break the memory promise; "
-                "smaller ones (such as one row each) make many tiny writes.",
-                next_step="Yield a chunk exactly when chunk_size lines are buffered, and "
-                "whatever is left at the end.",
-            )
+        exports.append(sim.run(consume_export(student, source, chunk_size), what="export_csv"))
+    return judged(judge_csv_has_every_row, exports=exports)
+
+
+def judge_csv_has_every_row(seen):
+    for received, (total, chunk_size) in zip(seen["exports"], EXPORTS, strict=True):
+        expect_csv(received, total, chunk_size)
 
 
 @pytest.mark.task(2)
 def test_first_chunk_arrives_early(student, sim):
     source = RowSource(FakeIO(sim), 10)
     received = sim.run(consume_export(student, source, 3), what="export_csv")
+    return judged(judge_first_chunk_arrives_early, received=received, io=source.io, sim=sim)
+
+
+def judge_first_chunk_arrives_early(seen):
+    received = seen["received"]
+    expect_received(received, 10, 3, seen["io"], seen["sim"])
     first = next((r for r in received if data_rows_in(r[0])), None)
     if first is None:
         fail(f"`{export_call(10, 3)}` yielded no rows at all.",
              next_step="Yield a chunk each time chunk_size rows are buffered.")
     ready = ROW_DELAY * 3
     if first[1] > ready + 1e-6:
-        read_everything_first(received, source, 3)
+        read_everything_first(received, 10, 3)
         fail(
             f"The first chunk of `{export_call(10, 3)}` arrived at t={secs(first[1])}, but its "
             f"rows were ready at t={secs(ready)}: it had read {first[2]} rows by then.",
@@ -326,11 +414,34 @@ def test_memory_stays_bounded(student, sim):
     source = RowSource(FakeIO(sim), 9)
     # A slow consumer: it spends 1 s writing each chunk before asking for the next.
     received = sim.run(consume_export(student, source, 3, pause=1.0), what="export_csv")
-    if source.peak_ahead > 3:
-        read_everything_first(received, source, 3)
+    return judged(judge_memory_stays_bounded, received=received, peak_ahead=source.peak_ahead,
+                  io=source.io, sim=sim)
+
+
+def fewest_ahead(received: list, io) -> int:
+    """The fewest rows read ahead of the consumer that the timeline allows at its peak
+    (a row and a chunk at the same moment count as delivered first)."""
+    events = sorted([(op.end + EPS, 1, 0) for op in io.operations
+                     if op.label.startswith("row ") and op.outcome == "ok"]
+                    + [(at - EPS, 0, data_rows_in(chunk)) for chunk, at, _ in received])
+    fetched = delivered = peak = 0
+    for _, is_row, rows in events:
+        fetched += is_row
+        delivered += rows
+        peak = max(peak, fetched - delivered) if is_row else peak
+    return peak
+
+
+def judge_memory_stays_bounded(seen):
+    received, peak_ahead, sim = seen["received"], seen["peak_ahead"], seen["sim"]
+    expect_received(received, 9, 3, seen["io"], sim)
+    if peak_ahead < fewest_ahead(received, seen["io"]):
+        impossible(f"a peak of {peak_ahead} rows ahead, which the timeline does not allow")
+    if peak_ahead > 3:
+        read_everything_first(received, 9, 3)
         fail(
             f"`{export_call(9, 3)}` read ahead: while the consumer was busy with a chunk, it "
-            f"kept fetching, and at one point held {source.peak_ahead} rows the consumer had "
+            f"kept fetching, and at one point held {peak_ahead} rows the consumer had "
             "not received yet (at most 3 are allowed).",
             misconception="Reading ahead into an unbounded buffer (a list, or an "
             "asyncio.Queue without maxsize) lets a fast source fill memory when the consumer "
@@ -365,6 +476,23 @@ def test_generator_closes_on_break(student, sim, table):
         return after_full, early, now()
 
     after_full, early, closed_by = sim.run(scenario(), what="fetch_rows")
+    return judged(judge_generator_closes_on_break, after_full=after_full,
+                  early_closed_at=early.closed_at if early is not None else None,
+                  closed_by=closed_by, io=table.io, sim=sim)
+
+
+def expect_closes_on_the_timeline(closes: list, io) -> None:
+    """Each close the fakes recorded is the end of a 'close cursor' of this suite's delay."""
+    expect_suite_delays(io)
+    if any(t not in ok_ends(io, "close cursor") for t in closes if t is not None):
+        impossible(f"a cursor closed at {closes} when no close finished")
+
+
+def judge_generator_closes_on_break(seen):
+    after_full, early_closed_at, closed_by, sim = (
+        seen["after_full"], seen["early_closed_at"], seen["closed_by"], seen["sim"])
+    expect_closes_on_the_timeline([after_full, early_closed_at], seen["io"])
+    expect_in_clock_order([closed_by], sim)
     dropped = next((d for d in sim.never_awaited() if d.name == "Cursor.close"), None)
     if dropped:
         fail(
@@ -382,7 +510,7 @@ def test_generator_closes_on_break(student, sim, table):
             next_step="Close the cursor in a `finally:` around your loop: "
             "`await cursor.close()`.",
         )
-    if early is None or early.closed_at is None or early.closed_at > closed_by + EPS:
+    if early_closed_at is None or early_closed_at > closed_by + EPS:
         fail(
             "A consumer read 3 rows from fetch_rows(10), broke out of its `async for`, and "
             "closed the generator (with contextlib.aclosing), but the cursor stayed open: "
@@ -429,16 +557,28 @@ def test_find_row_closes_stream(student, sim):
         return found, found_at, missing
 
     found, found_at, missing = sim.run(scenario(), what="find_row")
+    return judged(judge_find_row_closes_stream, found=found, found_at=found_at, missing=missing,
+                  runs=stream.runs, io=stream.io, sim=sim)
+
+
+def judge_find_row_closes_stream(seen):
+    found, found_at, missing, runs, io = (
+        seen["found"], seen["found_at"], seen["missing"], seen["runs"], seen["io"])
+    expect_closes_on_the_timeline([run["closed_at"] for run in runs], io)
+    expect_in_clock_order([found_at], seen["sim"])
+    rows_read = sum(1 for op in io.operations if op.label.startswith("row ") and op.outcome == "ok")
+    if sum(run["produced"] for run in runs) != rows_read:
+        impossible(f"{rows_read} rows read on the timeline, but the runs say otherwise")
     expect_equal(found, make_row(2), call="find_row('item-2', 10)",
                  misconception="find_row returns the first row whose name matches.",
                  next_step="Compare row['name'] with name and return that row.")
     expect_equal(missing, None, call="find_row('item-99', 4)",
                  misconception="When none of the rows match, find_row returns None.",
                  next_step="Return None after the loop.")
-    if not stream.runs:
+    if not runs:
         fail("find_row never read fetch_rows(limit).",
              next_step="Loop over fetch_rows(limit) with `async for`.")
-    run = stream.runs[0]
+    run = runs[0]
     if run["produced"] > 4:
         fail(
             f"`find_row('item-2', 10)` read {run['produced']} rows although the match was the "
@@ -465,6 +605,7 @@ def test_find_row_closes_stream(student, sim):
 
 PRICE_DELAYS = {11: 0.4, 12: 0.1, 13: 0.3, 14: 0.2}
 PRICE_BUDGET = 0.5
+PRICE_CALL = f"price_table({list(PRICE_DELAYS)})"
 
 
 def price_of(item_id: int) -> float:
@@ -480,13 +621,17 @@ def test_price_table_is_concurrent(student, sim):
                                   result=price_of(item_id))
 
     student.replace("lookup_price", lookup_price)
-    ids = list(PRICE_DELAYS)
-    call = f"price_table({ids})"
-    result = sim.run(student.price_table(ids), what="price_table")
-    expect_equal(result, {i: price_of(i) for i in ids}, call=call,
+    result = sim.run(student.price_table(list(PRICE_DELAYS)), what="price_table")
+    sim.budget = PRICE_BUDGET
+    return judged(judge_price_table_is_concurrent, result=result, io=io, sim=sim)
+
+
+def judge_price_table_is_concurrent(seen):
+    result, io, sim, call = seen["result"], seen["io"], seen["sim"], PRICE_CALL
+    expect_suite_delays(io, {f"lookup_price({i})": d for i, d in PRICE_DELAYS.items()})
+    expect_equal(result, {i: price_of(i) for i in PRICE_DELAYS}, call=call,
                  misconception="price_table maps every id to the price lookup_price gives it.",
                  next_step="Build a dict {item_id: price}.")
-    sim.budget = PRICE_BUDGET
     if sim.elapsed > PRICE_BUDGET + EPS:
         ops = io.finished()
         if ran_one_after_another(ops) and all(op.in_main_task for op in ops):
