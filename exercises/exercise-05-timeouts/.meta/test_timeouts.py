@@ -5,6 +5,11 @@ observer and writes down, the instant it returns or raises, the simulated time, 
 of each fake download and the tasks not yet finished. Looking only after ``sim.run`` would
 be too late: the loop runs one more round before it stops, and in that round a task that
 was merely *asked* to cancel gets to finish.
+
+Each test ends with ``return judged(judge_<check>, sim=sim, ended=ended)``: the ``Ended``
+record (value or error, time, the fetches as they stood, tasks left running) crosses as
+itself, each fetch's delay is checked against this suite's own tables, and only the
+judges' conditions earn points.
 """
 
 from __future__ import annotations
@@ -19,17 +24,21 @@ import pytest
 from grader.suite import (
     Ended,
     FakeIO,
+    Operation,
     SourceFailed,
     describe_violation,
     expect_no_blocking,
     fail,
+    judged,
     observe,
     same_value,
+    task_label,
 )
 
 EPS = 1e-6
 DELAYS = {"quick": 0.5, "slow": 3.0, "broken": 0.3}
 DEFAULT = "cached copy"
+DEFAULT_DELAY = 1.0  # FakeIO's, for a source missing from the table
 FITS = {"login": 0.2, "account": 0.3, "orders": 0.4}  # 0.9 s in all: fits in 1.2 s
 TOO_LONG = {"login": 0.4, "account": 0.5, "orders": 0.6, "receipt": 0.2}  # 'orders' at 1.2 s
 
@@ -58,6 +67,40 @@ def call(sim, student, make: Callable[[], Any], *, what: str, delays: dict[str, 
     io = FakeIO(sim, delays, failing=failing)
     student.replace("fetch", io.fetch)
     return observe(sim, make(), what=what, io=io)
+
+
+def timed(ended: Ended, delays: dict[str, float], sim, *, last: bool = True) -> Ended:
+    """The call's record, checked against this suite's delays and the simulation's timeline.
+
+    Each fetch took the delay the table gives it, a fetch that had ended by then is the
+    simulation's own, and the last call's record spans the simulation's last run, with
+    every fetch started in it. (Anything else no honest run produces: the check is
+    flagged for review.)
+    """
+    for op in ended.ops.values():
+        told = delays.get(op.label, DEFAULT_DELAY)
+        if op.delay is None or abs(op.delay - told) > EPS:
+            raise ValueError(f"fetch({op.label[:40]!r}) reports a delay of {op.delay}, "
+                             f"not {told:g} s")
+        if not any(as_the_simulation_saw(op, o, ended) for o in sim.operations):
+            raise ValueError(f"fetch({op.label[:40]!r}) is not as the simulation saw it")
+    end = ended.began + ended.at
+    if last and (abs(sim.started - ended.began) > EPS
+                 or abs(sim.started + sim.elapsed - end) > EPS
+                 or any(o.start >= sim.started - EPS and o.start < end - EPS
+                        and ended.op(o.label) is None for o in sim.operations)):
+        raise ValueError("the call's record does not match the simulation's last run")
+    return ended
+
+
+def as_the_simulation_saw(op: Operation, sim_op: Operation, ended: Ended) -> bool:
+    """``op`` (as the call ended) is ``sim_op``: finished alike, or still running then."""
+    if sim_op.label != op.label or abs(sim_op.start - op.start) > EPS:
+        return False
+    if op.end is None:
+        return sim_op.end is None or sim_op.end >= ended.began + ended.at - EPS
+    return (sim_op.end is not None and abs(sim_op.end - op.end) <= EPS
+            and sim_op.outcome == op.outcome)
 
 
 # -- failing with the real cause -----------------------------------------------------------
@@ -224,7 +267,7 @@ def expect_stopped(sim, ended: Ended, what: str, *, label: str, limit: float) ->
             "asyncio.wait_for, which does both.",
         )
     if ended.unfinished:
-        names = ", ".join(_task_label(t) for t in ended.unfinished[:3])
+        names = ", ".join(task_label(t) for t in ended.unfinished[:3])
         explain(
             sim,
             f"Called `{what}`; when it {ended.how} at {ended.at:.1f} s, "
@@ -234,11 +277,6 @@ def expect_stopped(sim, ended: Ended, what: str, *, label: str, limit: float) ->
             next_step="Cancel every task you no longer need and wait for it to stop before "
             "returning.",
         )
-
-
-def _task_label(task: asyncio.Task) -> str:
-    coro = task.get_coro()
-    return f"{getattr(coro, '__qualname__', task.get_name())}()"
 
 
 def overlapped(ended: Ended) -> bool:
@@ -269,6 +307,13 @@ def test_fast_fetch_returns_its_value(student, sim):
     what = "fetch_with_timeout('quick', 2.0)"
     ended = call(sim, student, lambda: student.fetch_with_timeout("quick", 2.0),
                  what=what, delays=DELAYS)
+    return judged(judge_fast_fetch_returns_its_value, sim=sim, ended=ended)
+
+
+def judge_fast_fetch_returns_its_value(seen):
+    what = "fetch_with_timeout('quick', 2.0)"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], DELAYS, sim)
     expect_value_on_time(sim, ended, what, expected="data from quick", ready=0.5, limit=2.0)
 
 
@@ -277,6 +322,13 @@ def test_slow_fetch_times_out_at_deadline(student, sim):
     what = "fetch_with_timeout('slow', 1.0)"
     ended = call(sim, student, lambda: student.fetch_with_timeout("slow", 1.0),
                  what=what, delays=DELAYS)
+    return judged(judge_slow_fetch_times_out_at_deadline, sim=sim, ended=ended)
+
+
+def judge_slow_fetch_times_out_at_deadline(seen):
+    what = "fetch_with_timeout('slow', 1.0)"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], DELAYS, sim)
     if ended.error is None:
         if same_value(ended.value, "data from slow"):
             explain(
@@ -306,17 +358,39 @@ def test_slow_fetch_is_cancelled(student, sim):
     what = "fetch_with_timeout('slow', 1.0)"
     ended = call(sim, student, lambda: student.fetch_with_timeout("slow", 1.0),
                  what=what, delays=DELAYS)
+    return judged(judge_slow_fetch_is_cancelled, sim=sim, ended=ended)
+
+
+def judge_slow_fetch_is_cancelled(seen):
+    what = "fetch_with_timeout('slow', 1.0)"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], DELAYS, sim)
     reraise_unexpected(sim, ended, what, TimeoutError)
     expect_stopped(sim, ended, what, label="slow", limit=1.0)
 
 
 @pytest.mark.task(1)
 def test_never_blocks_the_loop(student, sim):
-    for source, seconds in (("quick", 2.0), ("slow", 1.0)):
+    endeds = []
+    for source, seconds in TWO_CALLS:
         what = f"fetch_with_timeout({source!r}, {seconds})"
         ended = call(sim, student, lambda s=source, t=seconds: student.fetch_with_timeout(s, t),
                      what=what, delays=DELAYS)
         reraise_unexpected(sim, ended, what, TimeoutError)
+        endeds.append(ended)
+    return judged(judge_never_blocks_the_loop, sim=sim, ended=endeds)
+
+
+TWO_CALLS = (("quick", 2.0), ("slow", 1.0))
+
+
+def judge_never_blocks_the_loop(seen):
+    sim = seen["sim"]
+    calls = list(zip(seen["ended"], TWO_CALLS, strict=True))
+    for i, (ended, (source, seconds)) in enumerate(calls, start=1):
+        what = f"fetch_with_timeout({source!r}, {seconds})"
+        reraise_unexpected(sim, timed(ended, DELAYS, sim, last=i == len(calls)), what,
+                           TimeoutError)
     expect_no_blocking(sim)
 
 
@@ -325,9 +399,28 @@ def test_never_blocks_the_loop(student, sim):
 
 @pytest.mark.task(2)
 def test_fallback_on_timeout(student, sim):
-    what = f"fetch_or_default('slow', 1.0, {DEFAULT!r})"
-    ended = call(sim, student, lambda: student.fetch_or_default("slow", 1.0, DEFAULT),
-                 what=what, delays=DELAYS)
+    slow = call(sim, student, lambda: student.fetch_or_default("slow", 1.0, DEFAULT),
+                what=SLOW_DEFAULT, delays=DELAYS)
+    expect_fallback(sim, slow)
+    quick = call(sim, student, lambda: student.fetch_or_default("quick", 2.0, DEFAULT),
+                 what=QUICK_DEFAULT, delays=DELAYS)
+    return judged(judge_fallback_on_timeout, sim=sim, slow=slow, quick=quick)
+
+
+SLOW_DEFAULT = f"fetch_or_default('slow', 1.0, {DEFAULT!r})"
+QUICK_DEFAULT = f"fetch_or_default('quick', 2.0, {DEFAULT!r})"
+
+
+def judge_fallback_on_timeout(seen):
+    sim = seen["sim"]
+    expect_fallback(sim, timed(seen["slow"], DELAYS, sim, last=False))
+    expect_value_on_time(sim, timed(seen["quick"], DELAYS, sim), QUICK_DEFAULT,
+                         expected="data from quick", ready=0.5, limit=2.0)
+
+
+def expect_fallback(sim, ended: Ended) -> None:
+    """'slow' (3.0 s) under a 1.0 s limit: the default, at the limit, the fetch stopped."""
+    what = SLOW_DEFAULT
     if isinstance(ended.error, TimeoutError):
         explain(
             sim,
@@ -359,17 +452,19 @@ def test_fallback_on_timeout(student, sim):
     expect_at_limit(sim, ended, what, limit=1.0, label="slow")
     expect_stopped(sim, ended, what, label="slow", limit=1.0)
 
-    what = f"fetch_or_default('quick', 2.0, {DEFAULT!r})"
-    ended = call(sim, student, lambda: student.fetch_or_default("quick", 2.0, DEFAULT),
-                 what=what, delays=DELAYS)
-    expect_value_on_time(sim, ended, what, expected="data from quick", ready=0.5, limit=2.0)
-
 
 @pytest.mark.task(2)
 def test_other_errors_still_raise(student, sim):
     what = f"fetch_or_default('broken', 1.0, {DEFAULT!r})"
     ended = call(sim, student, lambda: student.fetch_or_default("broken", 1.0, DEFAULT),
                  what=what, delays=DELAYS, failing={"broken": SourceFailed("'broken' is down")})
+    return judged(judge_other_errors_still_raise, sim=sim, ended=ended)
+
+
+def judge_other_errors_still_raise(seen):
+    what = f"fetch_or_default('broken', 1.0, {DEFAULT!r})"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], DELAYS, sim)
     if isinstance(ended.error, SourceFailed):
         return
     setting = ("where fetch('broken') fails after 0.3 s with SourceFailed (a kind of "
@@ -407,6 +502,14 @@ def test_steps_run_in_order(student, sim):
     what = f"fetch_in_order({sources!r}, 1.2)"
     ended = call(sim, student, lambda: student.fetch_in_order(list(sources), 1.2),
                  what=what, delays=FITS)
+    return judged(judge_steps_run_in_order, sim=sim, ended=ended)
+
+
+def judge_steps_run_in_order(seen):
+    sources = list(FITS)
+    what = f"fetch_in_order({sources!r}, 1.2)"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], FITS, sim)
     if isinstance(ended.error, TimeoutError):
         explain(
             sim,
@@ -454,6 +557,14 @@ def test_overall_deadline(student, sim):
     what = f"fetch_in_order({sources!r}, 1.2)"
     ended = call(sim, student, lambda: student.fetch_in_order(list(sources), 1.2),
                  what=what, delays=TOO_LONG)
+    return judged(judge_overall_deadline, sim=sim, ended=ended)
+
+
+def judge_overall_deadline(seen):
+    sources = list(TOO_LONG)
+    what = f"fetch_in_order({sources!r}, 1.2)"
+    sim = seen["sim"]
+    ended = timed(seen["ended"], TOO_LONG, sim)
     setting = ("(steps of 0.4, 0.5, 0.6 and 0.2 s: 1.7 s in all, so the limit runs out "
                "during 'orders')")
     if ended.error is None:
