@@ -1,4 +1,9 @@
-"""Hidden checks for exercise 14 (TaskGroup, cancelling siblings, except*)."""
+"""Hidden checks for exercise 14 (TaskGroup, cancelling siblings, except*).
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on plain observations (results, the error raised, the jobs'
+operations), where no student code runs. Only the judges' conditions earn points.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from grader.suite import (
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
     run_and_cancel,
 )
 
@@ -19,6 +25,8 @@ DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8, "d": 1.2}
 FAILING_DELAYS = {"a": 1.0, "b": 0.3, "c": 0.8}
 FAIL_AT = 0.3
 CANCEL_AT = 0.5
+BAD_INPUT = "bad input: b"
+LOST = "b lost its connection"
 
 
 class Jobs:
@@ -37,15 +45,19 @@ class Jobs:
     def result(name: str) -> str:
         return f"{name} done"
 
-    def op(self, name: str):
-        found = self.io.calls(name)
-        return found[0] if found else None
-
 
 def install(student, sim, delays, failing=None) -> Jobs:
     jobs = Jobs(sim, delays, failing)
     student.replace("run_job", jobs.run_job)
     return jobs
+
+
+def jobs_seen(seen, delays):
+    """The jobs' operations, each told the delay the suite gave it (else no honest run)."""
+    io = seen["io"]
+    if any(op.delay != delays.get(op.label, 1.0) for op in io.operations):
+        raise ValueError("a job told a delay the suite never gave it")
+    return io
 
 
 def run_catching(sim, coro, what: str):
@@ -65,13 +77,27 @@ def holds(error: BaseException | None, wanted: BaseException) -> bool:
     return False
 
 
-def late_jobs(jobs: Jobs, names: list[str], moment: float) -> list[str]:
+def holds_like(error: BaseException | None, kind: type, message: str) -> None:
+    """:func:`holds` as a judge sees it: an error of the same class and message, at any
+    depth. The scenario re-raises any other error, so a judge meeting one was forged."""
+    if not _holds_like(error, kind, message):
+        raise ValueError("an error that the scenario would have re-raised")
+
+
+def _holds_like(error: BaseException | None, kind: type, message: str) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return any(_holds_like(inner, kind, message) for inner in error.exceptions)
+    return type(error) is kind and str(error) == message
+
+
+def late_jobs(io, names: list[str], moment: float) -> list[str]:
     """How each job that was not cancelled at ``moment`` carried on, in plain words."""
     late = []
     for name in names:
-        op = jobs.op(name)
-        if op is None:
+        found = io.calls(name)
+        if not found:
             continue
+        op = found[0]
         if op.outcome == "cancelled" and op.end is not None and abs(op.end - moment) < 1e-6:
             continue
         if op.end is None:
@@ -87,33 +113,48 @@ def late_jobs(jobs: Jobs, names: list[str], moment: float) -> list[str]:
 def test_jobs_run_together(student, sim):
     jobs = install(student, sim, DELAYS)
     results = sim.run(student.run_all(["a", "b", "c"]), what="run_all")
+    return judged(judge_jobs_run_together, results=results, sim=sim, io=jobs.io)
+
+
+def judge_jobs_run_together(seen):
+    jobs_seen(seen, DELAYS)
     expect_equal(
-        results, [jobs.result(n) for n in "abc"], call="run_all(['a', 'b', 'c'])",
+        seen["results"], [Jobs.result(n) for n in "abc"], call="run_all(['a', 'b', 'c'])",
         misconception="The results should follow the order of the names, whatever order "
         "the jobs finish in.",
         next_step="Keep the tasks in a list in the order you created them and read "
         "`task.result()` from each after the `async with` block.",
     )
-    expect_elapsed_at_most(sim, 1.2, what="run_all(['a', 'b', 'c'])")
-    expect_no_pending_tasks(sim, what="run_all")
+    expect_elapsed_at_most(seen["sim"], 1.2, what="run_all(['a', 'b', 'c'])")
+    expect_no_pending_tasks(seen["sim"], what="run_all")
+
+
+FAILING_CALL = "run_all(['a', 'b', 'c']) with job 'b' failing after 0.3 s"
 
 
 @pytest.mark.task(1)
 def test_failure_cancels_the_rest(student, sim):
-    error = ValueError("bad input: b")
+    error = ValueError(BAD_INPUT)
     jobs = install(student, sim, FAILING_DELAYS, {"b": error})
-    call = "run_all(['a', 'b', 'c']) with job 'b' failing after 0.3 s"
     result, raised = run_catching(sim, student.run_all(["a", "b", "c"]), "run_all")
+    if raised is not None and not holds(raised, error):
+        raise raised  # an error of the student's own: the usual report explains it
+    return judged(judge_failure_cancels_the_rest, result=result, raised=raised, sim=sim,
+                  io=jobs.io)
+
+
+def judge_failure_cancels_the_rest(seen):
+    call, raised = FAILING_CALL, seen["raised"]
+    io = jobs_seen(seen, FAILING_DELAYS)
     if raised is None:
         fail(
-            f"Called `{call}`; it returned {result!r:.120} instead of raising.",
+            f"Called `{call}`; it returned {seen['result']!r:.120} instead of raising.",
             misconception="When a job fails the batch has failed: hiding the error makes "
             "the caller believe everything went fine.",
             next_step="Don't catch the error in run_all; the TaskGroup raises it for you.",
         )
-    if not holds(raised, error):
-        raise raised  # an error of the student's own: the usual report explains it
-    late = late_jobs(jobs, ["a", "c"], FAIL_AT)
+    holds_like(raised, ValueError, BAD_INPUT)
+    late = late_jobs(io, ["a", "c"], FAIL_AT)
     if late:
         fail(
             f"Called `{call}`: 'b' failed at {FAIL_AT} s, but the other jobs were not "
@@ -135,7 +176,7 @@ def test_failure_cancels_the_rest(student, sim):
             next_step="Let the TaskGroup's ExceptionGroup propagate instead of raising "
             "the single error yourself.",
         )
-    expect_no_pending_tasks(sim, what="run_all")
+    expect_no_pending_tasks(seen["sim"], what="run_all")
 
 
 @pytest.mark.task(1)
@@ -144,7 +185,11 @@ def test_cancelling_stops_every_job(student, sim):
     outcome = run_and_cancel(sim, lambda: student.run_all(["a", "c", "d"]), after=CANCEL_AT)
     if outcome.error is not None and not jobs.io.operations:
         raise outcome.error
-    late = late_jobs(jobs, ["a", "c", "d"], CANCEL_AT)
+    return judged(judge_cancelling_stops_every_job, sim=sim, io=jobs.io)
+
+
+def judge_cancelling_stops_every_job(seen):
+    late = late_jobs(jobs_seen(seen, DELAYS), ["a", "c", "d"], CANCEL_AT)
     if late:
         fail(
             f"run_all(['a', 'c', 'd']) was cancelled at {CANCEL_AT} s, but its jobs were "
@@ -155,13 +200,10 @@ def test_cancelling_stops_every_job(student, sim):
             "the group's own `create_task` are cancelled along with their owner.",
             next_step="Create every job with `group.create_task(...)`.",
         )
-    expect_no_pending_tasks(sim, what="run_all")
+    expect_no_pending_tasks(seen["sim"], what="run_all")
 
 
-@pytest.mark.task(2)
-def test_value_errors_become_report(student, sim):
-    install(student, sim, DELAYS)
-    report = sim.run(student.run_batch(["a", "b", "c"]), what="run_batch")
+def expect_all_done(report) -> None:
     expect_equal(
         report, {"done": ["a done", "b done", "c done"], "rejected": []},
         call="run_batch(['a', 'b', 'c']) with every job succeeding",
@@ -169,14 +211,29 @@ def test_value_errors_become_report(student, sim):
         "rejections.",
         next_step="Return `{'done': results, 'rejected': []}`.",
     )
-    error = ValueError("bad input: b")
+
+
+@pytest.mark.task(2)
+def test_value_errors_become_report(student, sim):
+    install(student, sim, DELAYS)
+    all_done = sim.run(student.run_batch(["a", "b", "c"]), what="run_batch")
+    expect_all_done(all_done)
+    error = ValueError(BAD_INPUT)
     jobs = Jobs(sim, FAILING_DELAYS, {"b": error})
     student.replace("run_job", jobs.run_job)
-    call = "run_batch(['a', 'b', 'c']) with 'b' raising ValueError('bad input: b')"
     report, raised = run_catching(sim, student.run_batch(["a", "b", "c"]), "run_batch")
+    if raised is not None and not holds(raised, error):
+        raise raised
+    return judged(judge_value_errors_become_report, all_done=all_done, report=report,
+                  raised=raised)
+
+
+def judge_value_errors_become_report(seen):
+    expect_all_done(seen["all_done"])
+    call = f"run_batch(['a', 'b', 'c']) with 'b' raising ValueError({BAD_INPUT!r})"
+    raised = seen["raised"]
     if raised is not None:
-        if not holds(raised, error):
-            raise raised
+        holds_like(raised, ValueError, BAD_INPUT)
         if isinstance(raised, BaseExceptionGroup):
             fail(
                 f"Called `{call}`; the ValueError escaped inside {raised!r:.120}. A plain "
@@ -194,7 +251,7 @@ def test_value_errors_become_report(student, sim):
             "'rejected'.",
         )
     expect_equal(
-        report, {"done": [], "rejected": ["bad input: b"]}, call=call,
+        seen["report"], {"done": [], "rejected": [BAD_INPUT]}, call=call,
         misconception="A batch with a ValueError is rejected as a whole: no results, and "
         "the message of each ValueError under 'rejected'.",
         next_step="Collect `str(error)` for every error in the group you caught.",
@@ -203,19 +260,24 @@ def test_value_errors_become_report(student, sim):
 
 @pytest.mark.task(2)
 def test_other_errors_still_raise(student, sim):
-    error = SourceFailed("b lost its connection")
+    error = SourceFailed(LOST)
     install(student, sim, FAILING_DELAYS, {"b": error})
-    call = "run_batch(['a', 'b', 'c']) with 'b' raising SourceFailed (a ConnectionError)"
     report, raised = run_catching(sim, student.run_batch(["a", "b", "c"]), "run_batch")
-    if raised is None:
+    if raised is not None and not holds(raised, error):
+        raise raised
+    return judged(judge_other_errors_still_raise, report=report, raised=raised)
+
+
+def judge_other_errors_still_raise(seen):
+    call = "run_batch(['a', 'b', 'c']) with 'b' raising SourceFailed (a ConnectionError)"
+    if seen["raised"] is None:
         fail(
-            f"Called `{call}`; it returned {report!r:.120}, so the connection error was "
-            "swallowed.",
+            f"Called `{call}`; it returned {seen['report']!r:.120}, so the connection error "
+            "was swallowed.",
             misconception="Catching every kind of error (`except* Exception`, or a bare "
             "`except`) also hides the failures you don't know how to handle; the caller "
             "never learns the batch broke.",
             next_step="Handle only `ValueError` with `except*`; whatever it doesn't match "
             "is re-raised for you.",
         )
-    if not holds(raised, error):
-        raise raised
+    holds_like(seen["raised"], SourceFailed, LOST)
