@@ -7,6 +7,11 @@ so no two events are due at the same instant.
 
 RuntimeErrors about event loops (``asyncio.run`` inside a running loop, no loop to
 schedule on) are caught and explained rather than shown as a bare traceback.
+
+Each test ends with ``return judged(judge_<check>, ...)``: its judge decides here, then
+again in the grading parent on the plain observations (the drivers' timelines, what the
+student's code returned, or plain facts about it such as "a coroutine named ..."), where
+no student code runs. Only the judges' conditions earn points.
 """
 
 import asyncio
@@ -27,6 +32,7 @@ from grader.suite import (
     expect_equal,
     expect_no_pending_tasks,
     fail,
+    judged,
     loop_runs_here,
     student_frame,
 )
@@ -42,6 +48,21 @@ def row(user_id: int) -> dict:
 
 def response(user_id: int) -> dict:
     return {"status": 200, "body": f"Hello, Member {user_id}!"}
+
+
+def impossible(why: str) -> None:
+    """Observations no honest run produces: the parent flags the check for review."""
+    raise ValueError(f"observations no honest run produces: {why}")
+
+
+def expect_told(ops, delays: dict[str, float]) -> None:
+    """Every fake call took the time this suite gives it, not one of its own."""
+    for op in ops:
+        if op.label in delays and op.delay != delays[op.label]:
+            impossible(f"{op.label!r} was told {op.delay} s, not {delays[op.label]} s")
+
+
+QUERY_DELAYS = {f"query_user({u})": query_seconds(u) for u in range(1, 101)}
 
 
 # -- loop errors, explained -----------------------------------------------------------
@@ -125,7 +146,8 @@ class BlockingDriver:
     def query_user_blocking(self, user_id: int) -> dict:
         loop = self.sim.loop
         call = BlockingCall(user_id, Operation(label=f"query_user_blocking({user_id})",
-                                               start=loop.time()),
+                                               start=loop.time(),
+                                               delay=LEGACY_SECONDS.get(user_id, 0.1)),
                             on_loop=loop_runs_here(), caller=self._caller())
         self.calls.append(call)
         self.sim.operations.append(call.op)
@@ -140,6 +162,15 @@ class BlockingDriver:
     def _caller(self) -> str:
         frame = student_frame(self.student_file)
         return describe_frame(frame) if frame else ""
+
+    def seen(self) -> list[tuple]:
+        """What a judge reads: each call as (user_id, on the loop?, caller, operation)."""
+        return [(c.user_id, c.on_loop, c.caller, c.op) for c in self.calls]
+
+
+def expect_legacy_calls(calls: list[tuple]) -> None:
+    for user_id, _on_loop, _caller, op in calls:
+        expect_told([op], {f"query_user_blocking({user_id})": LEGACY_SECONDS.get(user_id, 0.1)})
 
 
 LEGACY_SECONDS = {n: 0.1 + 0.002 * n for n in range(1, 6)}  # 0.102 s ... 0.110 s
@@ -171,16 +202,16 @@ def run_legacy(sim: Any, legacy: BlockingDriver, coro: Any, *, call: str) -> Any
         raise
 
 
-def expect_driver_off_the_loop(legacy: BlockingDriver, *, during: str, symptom: str) -> None:
-    on_loop = [c for c in legacy.calls if c.on_loop]
+def expect_driver_off_the_loop(calls: list[tuple], *, during: str, symptom: str) -> None:
+    on_loop = [(user_id, caller, op) for user_id, on_loop, caller, op in calls if on_loop]
     if not on_loop:
         return
-    first = on_loop[0]
+    first_user, first_caller, _op = on_loop[0]
     more = f" (and {len(on_loop) - 1} more calls)" if len(on_loop) > 1 else ""
-    where = f" (called at {first.caller})" if first.caller else ""
-    frozen = sum(c.op.end - c.op.start for c in on_loop if c.op.end is not None)
+    where = f" (called at {first_caller})" if first_caller else ""
+    frozen = sum(op.end - op.start for _u, _c, op in on_loop if op.end is not None)
     fail(
-        f"While {during}, `query_user_blocking({first.user_id})`{more} ran on the event "
+        f"While {during}, `query_user_blocking({first_user})`{more} ran on the event "
         f"loop's own thread{where}, freezing the loop for {frozen:.2f} s of simulated time. "
         f"{symptom}",
         misconception="A synchronous driver holds the thread that calls it until the answer "
@@ -193,89 +224,130 @@ def expect_driver_off_the_loop(legacy: BlockingDriver, *, during: str, symptom: 
 
 # -- task 1 ---------------------------------------------------------------------------
 
+ONE_CALL = "handle({'user_id': 7})"
+
 
 @pytest.mark.task(1)
 def test_handler_returns_the_user(student, sim, db):
-    call = "handle({'user_id': 7})"
-    result = run_explained(sim, student.handle({"user_id": 7}), what="handle", call=call)
+    result = run_explained(sim, student.handle({"user_id": 7}), what="handle", call=ONE_CALL)
+    return judged(judge_handler_returns_the_user, result=result, db=db, sim=sim)
+
+
+def judge_handler_returns_the_user(seen):
+    expect_told(seen["db"].operations, QUERY_DELAYS)
     expect_equal(
-        result, response(7), call=call,
+        seen["result"], response(7), call=ONE_CALL,
         misconception="The response is built from the row the database returned: status "
         "200 and a greeting with the user's name.",
         next_step="Return {\"status\": 200, \"body\": f\"Hello, {row['name']}!\"}.",
     )
-    asked = [op.label for op in db.operations]
+    asked = [op.label for op in seen["db"].operations]
     if asked != ["query_user(7)"]:
         fail(
-            f"`{call}` queried the database {len(asked)} times ({asked}); once, for user 7, "
-            "is enough.",
+            f"`{ONE_CALL}` queried the database {len(asked)} times ({asked}); once, for "
+            "user 7, is enough.",
             next_step="Await `query_user(request['user_id'])` once and use its row.",
         )
 
 
-@pytest.mark.task(1)
-def test_serve_answers_in_request_order(student, sim, db):
-    users = [5, 1, 4, 2, 3]  # user 1 is answered first, user 5 last
-    requests = [{"user_id": u} for u in users]
-    call = f"serve({requests!r})"
-    result = run_explained(sim, student.serve(requests), what="serve", call=call)
+ORDERED_USERS = [5, 1, 4, 2, 3]  # user 1 is answered first, user 5 last
+ORDERED_CALL = f"serve({[{'user_id': u} for u in ORDERED_USERS]!r})"
+
+
+def expect_in_request_order(result) -> None:
     expect_equal(
-        result, [response(u) for u in users], call=call,
+        result, [response(u) for u in ORDERED_USERS], call=ORDERED_CALL,
         misconception="Each response has to line up with its request; the order the "
         "database happened to answer in doesn't matter to the caller.",
         next_step="asyncio.gather returns results in the order of its arguments.",
     )
+
+
+@pytest.mark.task(1)
+def test_serve_answers_in_request_order(student, sim, db):
+    requests = [{"user_id": u} for u in ORDERED_USERS]
+    result = run_explained(sim, student.serve(requests), what="serve", call=ORDERED_CALL)
+    expect_in_request_order(result)  # before the next call
     empty = run_explained(sim, student.serve([]), what="serve", call="serve([])")
-    expect_equal(empty, [], call="serve([])",
+    return judged(judge_serve_answers_in_request_order, result=result, empty=empty, db=db,
+                  sim=sim)
+
+
+def judge_serve_answers_in_request_order(seen):
+    expect_told(seen["db"].operations, QUERY_DELAYS)
+    expect_in_request_order(seen["result"])
+    expect_equal(seen["empty"], [], call="serve([])",
                  misconception="No requests, no responses: the answer is an empty list.",
                  next_step="Make sure your code handles an empty list of requests.")
+
+
+MANY_CALL = "serve(<100 requests>)"
 
 
 @pytest.mark.task(1)
 def test_serve_handles_requests_concurrently(student, sim, db):
     requests = [{"user_id": u} for u in range(1, 101)]
-    call = "serve(<100 requests>)"
-    result = run_explained(sim, student.serve(requests), what="serve", call=call)
-    if not isinstance(result, list) or len(result) != len(requests):
-        count = len(result) if isinstance(result, list) else type(result).__name__
-        fail(f"`{call}` returned {count} responses instead of 100.",
+    result = run_explained(sim, student.serve(requests), what="serve", call=MANY_CALL)
+    responses = len(result) if isinstance(result, list) else type(result).__name__
+    return judged(judge_serve_handles_requests_concurrently, responses=responses, db=db,
+                  sim=sim)
+
+
+def judge_serve_handles_requests_concurrently(seen):
+    db, sim = seen["db"], seen["sim"]
+    expect_told(db.operations, QUERY_DELAYS)
+    if seen["responses"] != 100:
+        fail(f"`{MANY_CALL}` returned {seen['responses']} responses instead of 100.",
              next_step="Return one response per request.")
     answered = len([op for op in db.operations if op.outcome == "ok"])
-    if answered != len(requests):
-        fail(f"`{call}` queried the database {answered} times instead of once per request "
-             "(100).",
+    if answered != 100:
+        fail(f"`{MANY_CALL}` queried the database {answered} times instead of once per "
+             "request (100).",
              next_step="Let `handle` serve every request: one `query_user` each.")
-    expect_elapsed_at_most(sim, 0.15, what=call)
+    expect_elapsed_at_most(sim, 0.15, what=MANY_CALL)
     expect_no_pending_tasks(sim, what="serve")
 
 
 # -- task 2 ---------------------------------------------------------------------------
 
+LEGACY_CALL = "handle_legacy({'user_id': 3})"
+
 
 @pytest.mark.task(2)
 def test_legacy_handler_returns_the_user(student, sim, legacy):
-    call = "handle_legacy({'user_id': 3})"
-    result = run_legacy(sim, legacy, student.handle_legacy({"user_id": 3}), call=call)
+    result = run_legacy(sim, legacy, student.handle_legacy({"user_id": 3}), call=LEGACY_CALL)
+    coroutine = ""  # the name of the coroutine object it returned instead of a response
     if inspect.iscoroutine(result):
-        name = getattr(result, "__qualname__", "a coroutine")
+        coroutine = str(getattr(result, "__qualname__", "a coroutine"))
         result.close()
+        result = None
+    return judged(judge_legacy_handler_returns_the_user, coroutine=coroutine, result=result,
+                  calls=legacy.seen(), sim=sim)
+
+
+def judge_legacy_handler_returns_the_user(seen):
+    expect_legacy_calls(seen["calls"])
+    if seen["coroutine"]:
         fail(
-            f"`{call}` returned a coroutine object (`{name}`) instead of a response: it was "
-            "never awaited, so the query never ran.",
+            f"`{LEGACY_CALL}` returned a coroutine object (`{seen['coroutine']}`) instead of "
+            "a response: it was never awaited, so the query never ran.",
             misconception="`asyncio.to_thread(...)` only builds a coroutine; the worker "
             "thread starts when you await it.",
             next_step="`row = await asyncio.to_thread(query_user_blocking, user_id)`.",
         )
     expect_equal(
-        result, response(3), call=call,
+        seen["result"], response(3), call=LEGACY_CALL,
         misconception="handle_legacy answers exactly like handle; only the driver differs.",
         next_step="Build the same response from the row query_user_blocking returns.",
     )
-    asked = [c.user_id for c in legacy.calls]
+    asked = [user_id for user_id, _on_loop, _caller, _op in seen["calls"]]
     if asked != [3]:
-        fail(f"`{call}` called query_user_blocking {len(asked)} times ({asked}); once, for "
-             "user 3, is enough.",
+        fail(f"`{LEGACY_CALL}` called query_user_blocking {len(asked)} times ({asked}); "
+             "once, for user 3, is enough.",
              next_step="Call the driver once, on a worker thread, and use its row.")
+
+
+FLOWING = "five `handle_legacy` requests were served together"
 
 
 @pytest.mark.task(2)
@@ -292,26 +364,34 @@ def test_legacy_requests_keep_flowing(student, sim, legacy):
         results = await asyncio.gather(health_check(), *legacy_calls)
         return list(results[1:])
 
-    during = "five `handle_legacy` requests were served together"
     results = run_legacy(sim, legacy, scenario(),
                          call="handle_legacy({'user_id': n}) for n = 1..5")
-    health_done = finished.get("health", sim.elapsed)
+    return judged(judge_legacy_requests_keep_flowing, health_done=finished.get("health"),
+                  unawaited=any(inspect.isawaitable(r) for r in results),
+                  calls=legacy.seen(), health=health, sim=sim)
+
+
+def judge_legacy_requests_keep_flowing(seen):
+    sim, calls = seen["sim"], seen["calls"]
+    expect_legacy_calls(calls)
+    expect_told(seen["health"].operations, {"health check": 0.03})
+    health_done = sim.elapsed if seen["health_done"] is None else seen["health_done"]
     symptom = (f"The five requests took {sim.elapsed:.2f} s instead of about 0.1 s, and a "
                f"health check needing 0.03 s only finished at {health_done:.2f} s.")
-    expect_driver_off_the_loop(legacy, during=during, symptom=symptom)
-    if any(inspect.isawaitable(r) for r in results):
+    expect_driver_off_the_loop(calls, during=FLOWING, symptom=symptom)
+    if seen["unawaited"]:
         fail("`handle_legacy` returned something still waiting to be awaited instead of a "
              "response, so the query never ran.",
              next_step="Await the worker thread: `await asyncio.to_thread(...)`.")
-    queried = sorted(c.user_id for c in legacy.calls if c.op.end is not None)
+    queried = sorted(user_id for user_id, _on_loop, _caller, op in calls if op.end is not None)
     if queried != [1, 2, 3, 4, 5]:
-        fail(f"While {during}, the blocking driver was queried for {queried} instead of once "
-             "for each of users [1, 2, 3, 4, 5].",
+        fail(f"While {FLOWING}, the blocking driver was queried for {queried} instead of "
+             "once for each of users [1, 2, 3, 4, 5].",
              next_step="Each `handle_legacy` call queries `query_user_blocking` once.")
     if sim.violations:
         first = sim.violations[0]
         fail(
-            f"While {during}, the event loop was blocked: {describe_violation(first)}.",
+            f"While {FLOWING}, the event loop was blocked: {describe_violation(first)}.",
             misconception="Anything that holds the loop's thread stalls every request.",
             next_step="Keep blocking calls on worker threads with `asyncio.to_thread`.",
         )
@@ -324,6 +404,7 @@ SCHEDULE_NEXT = ("Check first: `asyncio.get_running_loop()` raises RuntimeError 
                  "is running. If it returns a loop, schedule the coroutine with "
                  "`loop.create_task(coro)` and return the task; only otherwise use "
                  "`asyncio.run(coro)`.")
+RUN_CALL = "run_or_schedule(nightly_report())"
 
 
 @pytest.mark.task(3)
@@ -335,66 +416,98 @@ def test_helper_runs_without_a_loop(student, sim):
         ran.append("report")
         return "report ready"
 
-    call = "run_or_schedule(nightly_report())"
     coro = nightly_report()
     try:
         result = student.run_or_schedule(coro)
     except RuntimeError as exc:
         coro.close()
-        explain_loop_error(exc, call=call, next_step=SCHEDULE_NEXT)
+        explain_loop_error(exc, call=RUN_CALL, next_step=SCHEDULE_NEXT)
         raise
+    pending = ""  # the type of the awaitable it returned instead of running the report
     if inspect.isawaitable(result) and not ran:
+        pending = type(result).__name__
         if inspect.iscoroutine(result):
             result.close()
+    return judged(judge_helper_runs_without_a_loop, pending=pending, result=result, ran=ran)
+
+
+def judge_helper_runs_without_a_loop(seen):
+    if seen["pending"]:
         fail(
-            f"`{call}`, called from plain synchronous code, returned {type(result).__name__} "
+            f"`{RUN_CALL}`, called from plain synchronous code, returned {seen['pending']} "
             "object instead of the report: the coroutine never ran.",
             misconception="With no event loop running, nothing will ever run a scheduled "
             "coroutine; synchronous code has to start a loop and wait for the result.",
             next_step="When no loop is running, `return asyncio.run(coro)`.",
         )
-    expect_equal(result, "report ready", call=call,
+    if seen["result"] == "report ready" and seen["ran"] != ["report"]:
+        fail(f"`{RUN_CALL}` returned 'report ready', but the coroutine it was given never "
+             "ran: the answer has to come from running it.",
+             next_step="When no loop is running, `return asyncio.run(coro)`.")
+    expect_equal(seen["result"], "report ready", call=RUN_CALL,
                  misconception="Called from synchronous code, the helper runs the coroutine "
                  "to completion and hands back what it returned.",
                  next_step="When no loop is running, `return asyncio.run(coro)`.")
+
+
+SCHEDULE_CALL = "run_or_schedule(save_audit())"
+AUDIT_SECONDS = 0.2
+LOOK_AFTER = 0.05  # simulated seconds after the call at which the handler looks
 
 
 @pytest.mark.task(3)
 def test_helper_schedules_inside_a_loop(student, sim):
     audit = FakeIO(sim)
     seen: dict[str, Any] = {}
-    call = "run_or_schedule(save_audit())"
 
     async def handler() -> None:
         scheduled = student.run_or_schedule(
-            audit.operation("save_audit()", 0.2, result="audit saved"))
-        seen["returned"] = scheduled
-        await asyncio.sleep(0.05)
+            audit.operation("save_audit()", AUDIT_SECONDS, result="audit saved"))
+        seen["awaitable"] = inspect.isawaitable(scheduled)
+        seen["returned"] = f"{scheduled!r:.60}"
+        await asyncio.sleep(LOOK_AFTER)
         seen["started"] = bool(audit.operations)
         if inspect.isawaitable(scheduled):
             seen["value"] = await scheduled
 
-    run_explained(sim, handler(), what="a handler calling run_or_schedule", call=call,
-                  next_step=SCHEDULE_NEXT)
-    returned = seen["returned"]
-    if not inspect.isawaitable(returned):
+    run_explained(sim, handler(), what="a handler calling run_or_schedule",
+                  call=SCHEDULE_CALL, next_step=SCHEDULE_NEXT)
+    return judged(judge_helper_schedules_inside_a_loop, awaitable=seen["awaitable"],
+                  returned=seen["returned"], started=seen["started"],
+                  value=seen.get("value"), audit=audit, sim=sim)
+
+
+def expect_started_as_seen(started: bool, audit, sim) -> None:
+    """The handler's look at 0.05 s agrees with the audit's timeline."""
+    begun = [op.start - sim.started for op in audit.operations]
+    if started and not any(at <= LOOK_AFTER + 1e-6 for at in begun):
+        impossible(f"the audit had started at 0.05 s, but its timeline says {begun}")
+    if not started and any(at < LOOK_AFTER - 1e-6 for at in begun):
+        impossible(f"the audit had not started at 0.05 s, but its timeline says {begun}")
+
+
+def judge_helper_schedules_inside_a_loop(seen):
+    sim, audit = seen["sim"], seen["audit"]
+    expect_told(audit.operations, {"save_audit()": AUDIT_SECONDS})
+    expect_started_as_seen(seen["started"], audit, sim)
+    if not seen["awaitable"]:
         fail(
-            f"`{call}`, called inside a running event loop, returned {returned!r:.60} "
-            "instead of the task.",
+            f"`{SCHEDULE_CALL}`, called inside a running event loop, returned "
+            f"{seen['returned']} instead of the task.",
             misconception="The caller needs the task to await its result later (and so that "
             "a reference to it is kept while it runs).",
             next_step="Return what `loop.create_task(coro)` gives you.",
         )
     if not seen["started"]:
         fail(
-            f"`{call}`, called inside a running event loop, returned something that had "
-            "still not started 0.05 s later: the coroutine was handed back, not scheduled.",
+            f"`{SCHEDULE_CALL}`, called inside a running event loop, returned something "
+            "that had still not started 0.05 s later: the coroutine was handed back, not "
+            "scheduled.",
             misconception="A coroutine object does nothing until something runs it; wrapping "
             "it in a task is what puts it on the loop's schedule.",
             next_step="`return loop.create_task(coro)` (or `asyncio.ensure_future(coro)`).",
         )
-    expect_equal(seen.get("value"), "audit saved", call=f"await {call}",
+    expect_equal(seen["value"], "audit saved", call=f"await {SCHEDULE_CALL}",
                  misconception="Awaiting the task gives the coroutine's return value.",
                  next_step="Return the task created from the coroutine you were given.")
     expect_no_pending_tasks(sim, what="the handler")
-
