@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import signal
 import sqlite3
@@ -113,13 +114,14 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, signal
         from grader.bulk.gradebook import Gradebook, GradingKey
-        from tests.test_gradebook import _result
+        from test_gradebook import _result
         book = Gradebook({str(path)!r})
         for n in range(3):
             book.record(GradingKey(f"s{{n}}", "e", "f", "h"), _result(), seconds=0.1)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "tests")})
     assert done.returncode == -signal.SIGKILL
     with Gradebook(path) as book:
         assert [k.student for k in book.recorded_keys()] == ["s0", "s1", "s2"]
