@@ -26,6 +26,7 @@ import select
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -166,6 +167,7 @@ def _clear_up(folder: Path) -> None:
             break
         if pid == 0:
             time.sleep(0.001)
+    _remove_ipc_objects()
     for scratch in (*SCRATCH, WORK):
         try:
             entries = list(scratch.iterdir())
@@ -178,6 +180,19 @@ def _clear_up(folder: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+
+
+def _remove_ipc_objects() -> None:
+    """System V shared memory, semaphores and queues live on in the IPC namespace."""
+    try:
+        left = any(len(Path(f"/proc/sysvipc/{kind}").read_text().splitlines()) > 1
+                   for kind in ("shm", "sem", "msg"))
+    except OSError:
+        left = True
+    if left:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["ipcrm", "--all"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=5)
 
 
 if __name__ == "__main__":

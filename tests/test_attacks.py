@@ -253,9 +253,6 @@ def test_sysv_ipc_never_reaches_another_student(exercise03: Exercise) -> None:
     assert_held(other, Attack("finds_leftovers", at_most=7, reason="FINDINGS nothing"))
 
 
-@pytest.mark.xfail(strict=True, reason="the supervisor's clear-up empties files and "
-                   "processes but not SysV IPC: a segment or queue survives into the same "
-                   "student's next grading (no defence being built yet; reported)")
 def test_sysv_ipc_does_not_survive_into_the_next_grading(exercise03: Exercise) -> None:
     grade_as(exercise03, ATTACKS / "leaves_sysv_ipc.py", "ipc-same")
     after = grade_as(exercise03, ATTACKS / "finds_leftovers.py", "ipc-same")
