@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import concurrent.futures
+import contextlib
 import hashlib
 import math
 import sys
@@ -658,6 +659,12 @@ def _ended_problems(ended: Ended) -> list[str]:
 
 _suites: dict[tuple[str, int, int], types.ModuleType] = {}
 _loading = threading.Lock()
+
+
+def preload_suite(suite_file: Path) -> None:
+    """Load a suite's judges ahead of time (from another thread); errors surface later."""
+    with contextlib.suppress(Exception):
+        _suite_module(suite_file)
 
 
 def _suite_module(suite_file: Path) -> types.ModuleType:

@@ -29,7 +29,7 @@ from grader.course import Exercise
 from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
 from grader.isolation import Limits
-from grader.judging import NO_JUDGE, Flagged, confirm
+from grader.judging import NO_JUDGE, Flagged, confirm, preload_suite
 from grader.launcher import ChildHandle, launch
 from grader.precompiled import copy_with_bytecode
 from grader.results import STATUSES, CheckResult, GradeResult
@@ -112,6 +112,10 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         submission.parent.mkdir()
         shutil.copyfile(module_file, submission)
         limits = limits or Limits()
+        # The judges' suite loads here while the sandbox starts and the child runs.
+        preload = threading.Thread(target=preload_suite, args=(exercise.suite_file,),
+                                   name="load-judges", daemon=True)
+        preload.start()
         with _Cells(sandbox, owner, limits.processes) as cells:
             reported, lost, unavailable, suspicious = _run_until_every_check_has_a_verdict(
                 workdir, suite_copy, canary, submission, Path(meta.module).stem,

@@ -94,11 +94,18 @@ def sandbox_problem() -> str | None:
     return _problem[0]
 
 
-def _probe() -> str | None:
+def _cheap_problem() -> str | None:
+    """What can be told without starting anything (a cell that fails to start says more)."""
     if sys.platform != "linux":
         return "bubblewrap needs Linux"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (sudo apt-get install bubblewrap)"
+    return None
+
+
+def _probe() -> str | None:
+    if problem := _cheap_problem():
+        return problem
     try:
         done = subprocess.run(
             [*_bwrap_base(FIRST_UID - 1), "true"], capture_output=True, timeout=20,
@@ -253,7 +260,7 @@ class Cell:
     """One sandbox, used by one thread at a time, for one student's gradings."""
 
     def __init__(self, processes: int = 64) -> None:
-        problem = sandbox_problem()
+        problem = _problem[0] if _problem else _cheap_problem()
         if problem:
             raise SandboxUnavailable(problem)
         self.uid = _take_uid()
