@@ -7,14 +7,24 @@ this grader understands is refused, not half-read.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError, MetadataError
 
-__all__ = ["FORMAT_VERSION", "Check", "ExerciseMeta", "Hint", "load_metadata"]
+__all__ = [
+    "DEFAULT_SCREEN_POLICY",
+    "FORMAT_VERSION",
+    "SCREEN_CAPABILITIES",
+    "Check",
+    "ExerciseMeta",
+    "Hint",
+    "ScreenPolicy",
+    "load_metadata",
+]
 
 FORMAT_VERSION = 1
 
@@ -47,6 +57,56 @@ real-time limit that would otherwise stop spinning code.
 """
 
 
+SCREEN_CAPABILITIES = {
+    "processes": "worker processes: ProcessPoolExecutor and the multiprocessing module",
+    "generator-internals": "a generator's or coroutine's state attributes (gi_running, "
+                           "gi_yieldfrom, cr_await, ...), never its frame",
+}
+"""What an exercise's ``[screen] allow`` may switch on, beyond the course-wide default."""
+
+DEFAULT_ALLOWED_IMPORTS = frozenset({
+    # asyncio and the standard tools its exercises build on
+    "__future__", "asyncio", "contextlib", "time", "typing", "types", "dataclasses", "enum",
+    "abc", "functools", "itertools", "operator", "collections", "collections.abc", "heapq",
+    "bisect", "queue", "weakref", "copy",
+    # threads: to_thread and run_in_executor are taught in 11, 12, 13 and 18, and
+    # threading.Lock / queue.Queue in a coroutine are classic mistakes that must reach
+    # the grading (which explains them), not stop at the screen
+    "threading", "concurrent.futures",
+    # pure computation and text
+    "math", "random", "statistics", "decimal", "fractions", "numbers", "string", "re",
+    "textwrap", "json", "csv", "io", "datetime", "hashlib", "pprint", "logging",
+})
+"""Modules any submission may import (grader.screen restricts some of their names).
+
+Left out on purpose: the ones that reach the interpreter or the machine (sys, os, gc,
+inspect, ctypes, signal, importlib, builtins, pickle, marshal, subprocess, socket,
+atexit, faulthandler, resource, traceback, warnings, ...). An exercise adds modules in
+its ``[screen]`` table (``inspect`` for exercise 01) and capabilities such as
+``processes`` (exercise 12).
+"""
+
+
+@dataclass(frozen=True)
+class ScreenPolicy:
+    """What the static screen (grader.screen) lets a submission use, per exercise."""
+
+    allow_imports: frozenset[str] = DEFAULT_ALLOWED_IMPORTS  # the default plus the extras
+    allow: frozenset[str] = frozenset()  # names from SCREEN_CAPABILITIES
+    # Where the screen reads which attributes the suite's stand-ins carry beyond the
+    # stub's documented ones (their records: ``conn.sent``, ``cursor.io``). Not part of
+    # what the policy allows, so not part of its equality.
+    stub: Path | None = field(default=None, compare=False)
+    suite: Path | None = field(default=None, compare=False)
+
+    def allows_module(self, module: str) -> bool:
+        return module in self.allow_imports or (
+            module == "multiprocessing" and "processes" in self.allow)
+
+
+DEFAULT_SCREEN_POLICY = ScreenPolicy()
+
+
 @dataclass(frozen=True)
 class ExerciseMeta:
     title: str
@@ -56,6 +116,7 @@ class ExerciseMeta:
     hints: tuple[Hint, ...]
     time_limit: float  # real seconds per check: a safety net, never a verdict on speed
     cpu_limit: float = DEFAULT_CPU_LIMIT
+    screen: ScreenPolicy = DEFAULT_SCREEN_POLICY  # the [screen] table
 
     @property
     def max_score(self) -> int:
@@ -82,6 +143,40 @@ def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path,
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise MetadataError(path, field, f"must be a {names}, not {type(value).__name__}")
     return value
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _strings(table: dict, key: str, path: Path) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MetadataError(path, f"screen.{key}", "must be a list of strings")
+    return value
+
+
+def _screen_policy(data: dict, path: Path, module: str) -> ScreenPolicy:
+    table = data.get("screen", {})
+    if not isinstance(table, dict):
+        raise MetadataError(path, "screen", "must be a table")
+    unknown = sorted(set(table) - {"allow_imports", "allow"})
+    if unknown:
+        raise MetadataError(path, f"screen.{unknown[0]}",
+                            "is not a screen setting (use allow_imports or allow)")
+    modules = _strings(table, "allow_imports", path)
+    for name in modules:
+        if not _MODULE_NAME.fullmatch(name):
+            raise MetadataError(path, "screen.allow_imports",
+                                f"has {name!r}, which is not a module name such as 'inspect'")
+    capabilities = _strings(table, "allow", path)
+    for capability in capabilities:
+        if capability not in SCREEN_CAPABILITIES:
+            raise MetadataError(path, "screen.allow",
+                                f"has {capability!r}; the choices are "
+                                + ", ".join(sorted(SCREEN_CAPABILITIES)))
+    return ScreenPolicy(allow_imports=DEFAULT_ALLOWED_IMPORTS | frozenset(modules),
+                        allow=frozenset(capabilities), stub=path.parent.parent / module,
+                        suite=path.parent / f"test_{Path(module).stem}.py")
 
 
 def load_metadata(path: Path) -> ExerciseMeta:
@@ -161,4 +256,5 @@ def load_metadata(path: Path) -> ExerciseMeta:
         hints=tuple(hints),
         time_limit=time_limit,
         cpu_limit=cpu_limit,
+        screen=_screen_policy(data, path, module),
     )

@@ -88,3 +88,53 @@ def test_requires_names_earlier_checks(tmp_path: Path) -> None:
     backwards = two.replace('requires = ["a"]', 'requires = ["b"]')
     with pytest.raises(MetadataError, match=r"checks\[1\]\.requires"):
         load_metadata(write(tmp_path, backwards))
+
+
+def test_screen_policy_is_the_course_default_without_a_table(tmp_path: Path) -> None:
+    from grader.metadata import DEFAULT_SCREEN_POLICY
+
+    assert load_metadata(write(tmp_path, GOOD)).screen == DEFAULT_SCREEN_POLICY
+
+
+def test_screen_table_adds_modules_and_capabilities(tmp_path: Path) -> None:
+    from grader.metadata import DEFAULT_ALLOWED_IMPORTS
+
+    text = GOOD.replace("[[checks]]", '[screen]\nallow_imports = ["inspect"]\n'
+                                      'allow = ["processes"]\n\n[[checks]]', 1)
+    screen = load_metadata(write(tmp_path, text)).screen
+    assert screen.allow_imports == DEFAULT_ALLOWED_IMPORTS | {"inspect"}
+    assert screen.allow == {"processes"}
+    assert screen.allows_module("multiprocessing") and screen.allows_module("asyncio")
+    assert not screen.allows_module("gc")
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ("screen = 3", "screen"),
+        ('[screen]\nallow = "processes"', "screen.allow"),
+        ('[screen]\nallow = ["procesess"]', "screen.allow"),
+        ("[screen]\nallow_imports = [3]", "screen.allow_imports"),
+        ('[screen]\nallow_imports = ["os; rm"]', "screen.allow_imports"),
+        ('[screen]\nallow_import = ["inspect"]', "screen.allow_import"),
+    ],
+)
+def test_bad_screen_field_is_named(tmp_path: Path, table: str, field: str) -> None:
+    text = GOOD.replace("[[checks]]", f"{table}\n\n[[checks]]", 1)
+    with pytest.raises(MetadataError) as info:
+        load_metadata(write(tmp_path, text))
+    assert f"field '{field}'" in info.value.message
+
+
+def test_exercises_widen_the_screen_only_where_they_teach_it(course) -> None:  # type: ignore[no-untyped-def]
+    from grader.metadata import DEFAULT_SCREEN_POLICY
+
+    widened = {e.name[:11]: e.meta.screen for e in course.exercises
+               if e.meta.screen != DEFAULT_SCREEN_POLICY}
+    assert set(widened) == {"exercise-01", "exercise-12", "exercise-17"}
+    assert widened["exercise-01"].allows_module("inspect")
+    assert widened["exercise-12"].allow == {"processes"}
+    assert widened["exercise-17"].allow == {"generator-internals"}
+    for exercise in course.exercises:
+        assert exercise.meta.screen.stub == exercise.stub_file
+        assert exercise.meta.screen.suite == exercise.suite_file
