@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from grader.course import Course, find_course
+from grader.course import Course, Exercise, course_line, find_course
 from grader.errors import GraderError
 from grader.platform_check import check_platform
 
@@ -41,16 +41,41 @@ class _DefaultToCheck(click.Group):
 @click.group(cls=_DefaultToCheck, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="async-grader")
+@click.option("--course", "course_path", type=click.Path(path_type=Path, file_okay=False),
+              default=None, metavar="PATH",
+              help="The course to act on (default: $GRADER_COURSE, else the folder with "
+                   "course.toml at or above the current directory).")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, course_path: Path | None) -> None:
     """Grade your async/await exercises: `grade exercise-03`, `grade` for your progress."""
     check_platform()  # before any command imports the runner (POSIX-only, asyncio-bound)
+    ctx.meta["grader.course_path"] = course_path
     if ctx.invoked_subcommand is None:
         ctx.invoke(progress_command)
 
 
 def _course() -> Course:
-    return find_course()
+    """The course this command acts on, named in one line on a terminal's stderr.
+
+    Only on a terminal: piped output (``--json``, CI logs, tests) stays exactly the
+    command's own, and a student at a terminal always sees which checkout is graded.
+    """
+    course = find_course(explicit=click.get_current_context().meta.get("grader.course_path"))
+    if _stderr_is_terminal():
+        click.echo(course_line(course), err=True)
+    return course
+
+
+def _stderr_is_terminal() -> bool:
+    return click.get_text_stream("stderr").isatty()
+
+
+def _instructor_only(course: Course, command: str) -> None:
+    """Refuse, in one line, a command that needs what a student release leaves out."""
+    if course.is_release:
+        raise GraderError(f"grade {command} needs the instructor's copy of the course; "
+                          f"{course.root} is a student release (course.toml: kind = "
+                          '"release").')
 
 
 _db_option = click.option(
@@ -96,6 +121,11 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
         raise click.UsageError("Use either --solution or --file, not both.")
     course = _course()
     target = course.resolve(exercise)
+    if solution and course.is_release and not target.solution_file.is_file():
+        raise GraderError(f"This student copy has no reference solution for "
+                          f"{target.short_name}" + (" yet: it is unlocked once your own file "
+                          "passes every check." if target.locked_solution_file.is_file()
+                          else "."))
     module = file_ or (target.solution_file if solution else target.stub_file)
     result = grade_file(target, module)
     if as_json:
@@ -110,7 +140,19 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
         sys.stdout.flush()
         with _open_progress(course, db) as store:
             store.record_attempt(result, source="file" if file_ else "stub")
+        if result.all_passed and not file_:
+            _unlock_solution(course, target)
     sys.exit(0 if result.all_passed else 1)
+
+
+def _unlock_solution(course: Course, exercise: Exercise) -> None:
+    """In a release made with --unlock-solutions, show the solution once the stub passes."""
+    from grader.solution_lock import unlock_solution
+
+    unlocked = unlock_solution(exercise, course.root)
+    if unlocked is not None:
+        click.echo(f"Solved! The reference solution is now at {_display_path(unlocked)}: "
+                   "compare it with yours.")
 
 
 @main.command("list")
@@ -266,6 +308,7 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
     from grader.verify import verify_course
 
     course = _course()
+    _instructor_only(course, "verify")
     chosen = [course.resolve(e) for e in exercises] if exercises else list(course.exercises)
     started = time.perf_counter()
     reports = verify_course(chosen, workers=workers)
@@ -303,6 +346,7 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
 
     Re-running the same command grades only what changed. See docs/bulk-grading.md.
     """
+    _instructor_only(_course(), "bulk")
     from rich.console import Console
 
     from grader.bulk.progress import BulkProgress, print_outcome
@@ -321,3 +365,68 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
         sys.exit(130)
     if outcome.summary.failed:
         sys.exit(1)
+
+
+@main.command("release")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--unlock-solutions/--no-unlock-solutions", default=None,
+              help="Ship each reference solution locked, shown once the student's file "
+                   "passes (a convenience, not a secret). Default: course.toml's "
+                   "[release] unlock_solutions.")
+def release_command(out: Path, unlock_solutions: bool | None) -> None:
+    """Write the student course to OUT (a new or empty folder outside the course).
+
+    No solutions/, no instructor fixtures, benchmarks or tooling; hidden suites, pristine
+    stubs and a student-side test set included. See docs/bulk-grading.md, "Release".
+    """
+    course = _course()
+    _instructor_only(course, "release")
+    from grader.release import release_course
+
+    outcome = release_course(course, out, unlock_solutions=unlock_solutions)
+    click.echo(f"Released {course.info.title!r}: {outcome.exercises} exercises, "
+               f"{outcome.files} files ({outcome.size / 1024:.0f} KiB) in {outcome.out}")
+    click.echo("Left out: " + ", ".join(outcome.left_out))
+    click.echo("Solutions: " + ("locked, each unlocked once the student's file passes (a "
+                                "convenience, not a secret)" if outcome.unlock_solutions
+                                else "not shipped"))
+    click.echo(f"Try it: cd {outcome.out} && python3 -m venv .venv && . .venv/bin/activate "
+               "&& pip install -e . && grade exercise-03")
+
+
+@main.command("submit")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="NAME.zip",
+              help="Where to write the zip (default: <course>-<you>.zip here).")
+@click.option("--with-progress", is_flag=True,
+              help="Add your progress record (scores, hints used) to the zip.")
+@_db_option
+def submit_command(out: Path | None, with_progress: bool, db: Path | None) -> None:
+    """Pack your exercise files into one zip to hand in (the layout grade bulk reads)."""
+    from grader.progress_store import progress_db_path
+    from grader.stub_snapshots import ensure_snapshots
+    from grader.submit import default_zip_name, write_submission
+
+    course = _course()
+    record = progress_db_path(course.root, db)
+    ensure_snapshots(course, record.parent)
+    outcome = write_submission(course, out or Path(default_zip_name(course)),
+                               state=record.parent,
+                               progress=record if with_progress else None)
+    click.echo(f"Packed {len(outcome.packed)} exercise files into "
+               f"{_display_path(outcome.zip_path)}:")
+    for entry in outcome.packed:
+        click.echo(f"  {entry.exercise:<12} {entry.path:<52} {entry.state}")
+    if outcome.progress:
+        click.echo(f"  and your progress record, as {outcome.progress}")
+    if outcome.missing:
+        click.echo("Missing (not packed): " + ", ".join(outcome.missing))
+    if outcome.unchanged:
+        click.echo(f"Still unchanged from the stub ({len(outcome.unchanged)}): "
+                   + ", ".join(outcome.unchanged))
+    else:
+        click.echo("Every exercise file differs from its stub.")
+
+
+if __name__ == "__main__":  # python -m grader.cli, e.g. from a course that is not installed
+    main()

@@ -7,11 +7,14 @@ kept somewhere else. Where it comes from, in order:
    ``<course>/.progress/stubs/`` by default), taken the first time any progress-keeping
    ``grade`` command runs (``grade``, ``grade exercise-NN``, ``hint``, ``watch``,
    ``report``, ``reset``), for every exercise at once, so usually long before the
-   student opens most of them. If the course is a git
-   checkout and a stub already differs from ``HEAD`` at that moment (edited before the
-   first ``grade``), the snapshot is taken from ``git show HEAD:<path>`` instead of the
-   edited file. A snapshot is never overwritten.
-2. **git** (``HEAD``'s version), when there is no snapshot yet.
+   student opens most of them. In a student release (``grade release``) the snapshot
+   is copied from the pristine stub the release carries, ``.meta/<module>.orig``.
+   Otherwise, if the course is a git checkout and a stub already differs from ``HEAD``
+   at that moment (edited before the first ``grade``), the snapshot is taken from
+   ``git show HEAD:<path>`` instead of the edited file. A snapshot is never overwritten.
+2. **The release's pristine stub**, ``.meta/<module>.orig``, when there is no snapshot:
+   a release downloaded as a zip has no git history to fall back on.
+3. **git** (``HEAD``'s version), when there is neither.
 
 Why not always ``git show HEAD:<path>``: students commit their work, and then ``HEAD``
 is their work, not the stub. Why not the stub as ``pip`` installed it: the course is a
@@ -56,13 +59,15 @@ def ensure_snapshots(course: Course, state: Path) -> None:
     missing = [e for e in course.exercises if not _snapshot_dir(e, state).is_dir()]
     if not missing:
         return
-    edited = _paths_changed_since_head(course.root)
+    edited = set() if course.is_release else _paths_changed_since_head(course.root)
     for exercise in missing:
         try:
             relative = exercise.stub_file.relative_to(course.root).as_posix()
         except MetadataError:
             continue  # another exercise's broken metadata must not stop this grading
-        if relative in edited or not exercise.stub_file.is_file():
+        if exercise.original_stub_file.is_file():
+            content = exercise.original_stub_file.read_bytes()
+        elif relative in edited or not exercise.stub_file.is_file():
             content = _git_head_version(course.root, relative)
         else:
             content = exercise.stub_file.read_bytes()
@@ -79,6 +84,9 @@ def pristine_stub(exercise: Exercise, state: Path) -> tuple[bytes, str]:
     snapshot = snapshot_path(exercise, state)
     if snapshot.is_file():
         return snapshot.read_bytes(), str(snapshot)
+    original = exercise.original_stub_file
+    if original.is_file():
+        return original.read_bytes(), str(original)
     relative = exercise.stub_file.relative_to(exercise.course_root).as_posix()
     content = _git_head_version(exercise.course_root, relative)
     if content is not None:
