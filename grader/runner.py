@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import select
-import shutil
 import signal
 import tempfile
 import threading
@@ -34,6 +33,7 @@ from grader.launcher import ChildHandle, launch
 from grader.precompiled import copy_with_bytecode
 from grader.results import STATUSES, CheckResult, GradeResult
 from grader.sandbox import Cell, CellDead, SandboxUnavailable, lease_cell
+from grader.screen import Finding, screen_source
 
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
@@ -74,7 +74,8 @@ SANDBOX_MODES = ("auto", "require", "off")
 def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None = None,
                time_limit: float | None = None,
                cancel: threading.Event | None = None,
-               sandbox: str = "auto", owner: str | None = None) -> GradeResult:
+               sandbox: str = "auto", owner: str | None = None,
+               screen: bool = True) -> GradeResult:
     """Run ``exercise``'s hidden suite against ``module_file`` and return the verdict.
 
     ``time_limit`` overrides the exercise's real-time limit per check (tests use a small
@@ -85,7 +86,8 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
     otherwise says in the notes that it did not; ``"require"`` raises
     :class:`SandboxUnavailable` instead; ``"off"`` never uses one. ``owner`` (a
     student) lets gradings of the same owner reuse a warm sandbox inside
-    :func:`grader.sandbox.shared_cells`.
+    :func:`grader.sandbox.shared_cells`. ``screen=False`` skips the static screen: only
+    the project's own tests use it, to test the layers behind it on their own.
     """
     if sandbox not in SANDBOX_MODES:
         raise ValueError(f"sandbox must be one of {SANDBOX_MODES}")
@@ -100,6 +102,10 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
     per_check = time_limit or meta.time_limit
     cpu_limit = min(meta.cpu_limit, per_check / 2)
     started = time.perf_counter()
+    source = module_file.read_bytes()
+    findings = screen_source(source, str(module_file), meta.screen) if screen else []
+    if findings:
+        return _screened_out(exercise, module_file, findings, time.perf_counter() - started)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
         suite_copy = workdir / "suite" / suite.name
@@ -110,7 +116,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         # in a folder hidden from student code) and is never touched by the run.
         submission = workdir / "submission" / meta.module
         submission.parent.mkdir()
-        shutil.copyfile(module_file, submission)
+        submission.write_bytes(source)  # the bytes that were screened, not a re-read
         limits = limits or Limits()
         # The judges' suite loads here while the sandbox starts and the child runs.
         preload = threading.Thread(target=preload_suite, args=(exercise.suite_file,),
@@ -185,6 +191,31 @@ def _live_cell(cells: _Cells) -> Cell | None:
         return cells.current()
     except SandboxUnavailable as exc:
         raise GraderError(f"The grading sandbox could not be restarted ({exc}).") from None
+
+
+def _screened_out(exercise: Exercise, module_file: Path, findings: list[Finding],
+                  seconds: float) -> GradeResult:
+    """The verdict for a file the screen refused: not run at all, every check at zero."""
+    findings = list({(f.line, f.construct): f for f in findings}.values())
+    shown = findings[:3]
+    lines = "; ".join(f"line {f.line}: `{f.construct}` ({f.why})" for f in shown)
+    more = f" (and {len(findings) - len(shown)} more)" if len(findings) > len(shown) else ""
+    feedback = Feedback(
+        f"Your file was not run: it uses constructs no exercise needs, which could tamper "
+        f"with the grading. {lines}{more}.",
+        misconception="The exercises need asyncio and a few standard modules, not access to "
+        "the interpreter's internals, files or processes.",
+        next_step="Remove those lines (printing and ordinary code are fine) and grade again. "
+        "If you think this is a mistake, ask your instructor.",
+    )
+    checks = tuple(CheckResult(c.name, c.title, c.task, "error", 0, c.points, feedback)
+                   for c in exercise.meta.checks)
+    where = "; ".join(f"line {f.line}: {f.construct}" for f in findings[:10])
+    return GradeResult(
+        exercise=exercise.name, title=exercise.meta.title, graded_file=str(module_file),
+        checks=checks, duration=seconds,
+        notes=(f"flagged for review: the screen refused the source ({where})",),
+    )
 
 
 def _hidden_from_students(exercise: Exercise) -> tuple[Path, ...]:

@@ -93,7 +93,9 @@ _ONLY: dict[str, frozenset[str]] = {
         "cpu_count", "Pool", "Process", "Queue", "SimpleQueue", "get_context",
         "current_process", "Lock", "RLock", "Event", "Semaphore", "Barrier", "Condition",
         "TimeoutError", "ProcessError"}),
-    "sys": frozenset({"version_info", "platform", "maxsize", "stdout", "stderr", "float_info"}),
+    "sys": frozenset({"version_info", "platform", "maxsize", "stdout", "stderr", "float_info",
+                      "exit", "getsizeof"}),
+    "os": frozenset({"cpu_count", "getpid", "getppid", "sep", "linesep"}),
 }
 """Modules of which only these names may be used (the rest reach files, frames or hooks)."""
 

@@ -26,6 +26,7 @@ import pytest
 from grader.course import Exercise
 from grader.runner import grade_file
 from grader.sandbox import shared_cells
+from grader.screen import screen_source
 from helpers import FIXTURES, REPO
 
 ATTACKS = FIXTURES / "attacks"
@@ -53,7 +54,7 @@ REASONS = {
 
 def grade_attack(exercise: Exercise, path: Path):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    result = grade_file(exercise, path, time_limit=1.0)
+    result = grade_file(exercise, path, time_limit=1.0, screen=False)
     assert time.perf_counter() - started < 60, "the grader must never hang"
     return result
 
@@ -135,9 +136,11 @@ def test_a_replacement_without_a_reference_to_the_original_is_caught() -> None:
 # -- the adversarial suite: attacks by class, graded singly and as one class -------------
 #
 # Each attack below starts from honest code (the stub, 0/11, or a sequential solution,
-# 7/11, in bases/) and may keep at most what that code earns. An attack that succeeds
-# today because its defence is still being built is a strict xfail naming the defence,
-# so it flips the day that defence lands.
+# 7/11, in bases/) and may keep at most what that code earns. Graded singly, the static
+# screen is turned off, so each runtime layer is tested on its own; an attack that gets
+# past the runtime layers alone is a strict xfail saying so, and
+# test_the_screen_refuses_every_attack_on_the_grading_itself checks the screen stops it.
+# The class-wide `grade bulk` run has every layer on.
 
 SEQUENTIAL = ATTACKS / "bases" / "sequential.py"
 
@@ -198,10 +201,32 @@ ALL_ATTACKS = [a for attacks in CLASSES.values() for a in attacks]
 HELPERS = {"plants_daemon", "leaves_sysv_ipc", "finds_leftovers"}  # used in pairs below
 
 
-def _cases(attacks: list[Attack]) -> list[Any]:
+def _cases(attacks: list[Attack], *, screened: bool = False) -> list[Any]:
+    """Parameters; without the screen, what gets past the runtime layers is a strict xfail."""
     return [pytest.param(a, id=a.name, marks=[pytest.mark.xfail(
-        strict=True, reason=a.succeeds_today)] if a.succeeds_today else [])
+        strict=True, reason=a.succeeds_today)] if a.succeeds_today and not screened else [])
         for a in attacks]
+
+
+RUNTIME_ONLY = {"always_equal", "base_exception_subclass", "memory_bomb",
+                "sleep_forever_at_import", "fork_bomb", "floods_stdout", "fills_scratch",
+                "memory_bomb_20_processes", "hangs_in_c", "os_exit_at_import",
+                "sys_exit_in_check", "escapes_in_output", "leaves_threads_and_processes"}
+"""Attacks built from ordinary Python (or on the machine, not the grading): the runtime
+layers stop them and the screen has nothing to refuse."""
+
+
+@pytest.mark.parametrize("path", sorted(p for p in ATTACKS.glob("*.py")
+                                        if p.stem not in RUNTIME_ONLY), ids=lambda p: p.stem)
+def test_the_screen_refuses_every_attack_on_the_grading_itself(
+        path: Path, exercise03: Exercise) -> None:
+    """Each attack that reaches for the grader's internals is refused before it runs."""
+    findings = screen_source(path.read_bytes(), str(path), exercise03.meta.screen)
+    assert findings, f"{path.name} got past the screen"
+    result = grade_file(exercise03, path, time_limit=1.0)
+    assert result.score == 0
+    assert any(n.startswith("flagged for review: the screen") for n in result.notes)
+    assert "was not run" in result.checks[0].feedback.what
 
 
 def test_every_new_attack_is_in_a_class() -> None:
@@ -222,13 +247,14 @@ def assert_held(result, attack: Attack) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("attack", _cases(ALL_ATTACKS))
 def test_attack_is_held(attack: Attack, exercise03: Exercise) -> None:
-    result = grade_file(exercise03, attack.path, time_limit=1.0, owner=attack.name)
+    result = grade_file(exercise03, attack.path, time_limit=1.0, owner=attack.name,
+                        screen=False)
     assert_held(result, attack)
 
 
 def grade_as(exercise: Exercise, path: Path, owner: str):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    result = grade_file(exercise, path, time_limit=1.0, owner=owner)
+    result = grade_file(exercise, path, time_limit=1.0, owner=owner, screen=False)
     assert time.perf_counter() - started < 60, "the grader must never hang"
     return result
 
@@ -475,7 +501,7 @@ def _statuses(student: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["status"] for c in result.get("checks", [])}
 
 
-@pytest.mark.parametrize("attack", _cases(IN_BULK))
+@pytest.mark.parametrize("attack", _cases(IN_BULK, screened=True))
 def test_attacker_in_bulk_earns_no_more_than_its_base(attack: Attack, bulk_class) -> None:  # type: ignore[no-untyped-def]
     student = _students(bulk_class)[f"attacker-{attack.name}"]
     assert (_score(student) or 0) <= attack.at_most, student

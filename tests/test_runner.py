@@ -24,7 +24,8 @@ def test_outcome(case: str, exercise03: Exercise) -> None:
     folder = FIXTURES / "outcomes" / case
     expected = json.loads((folder / "expected.json").read_text())
     started = time.perf_counter()
-    result = grade_file(exercise03, folder / "fetcher.py", time_limit=1.0)
+    # The runtime outcomes themselves: the screen would refuse some of these files first.
+    result = grade_file(exercise03, folder / "fetcher.py", time_limit=1.0, screen=False)
     elapsed = time.perf_counter() - started
 
     statuses = {c.name: c.status for c in result.checks}
