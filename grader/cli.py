@@ -428,5 +428,77 @@ def submit_command(out: Path | None, with_progress: bool, db: Path | None) -> No
         click.echo("Every exercise file differs from its stub.")
 
 
+
+@main.group("autograder")
+def autograder_group() -> None:
+    """Build what a grading platform runs: Gradescope, GitHub Classroom, PrairieLearn,
+    Exercism. Same suites, sandbox and verdicts as `grade`; see docs/platforms.md."""
+
+
+def _autograder_options(function):  # type: ignore[no-untyped-def]
+    function = click.option("--force", is_flag=True,
+                            help="Replace files that already exist at --out.")(function)
+    function = click.option("--time-limit", type=float, default=None, metavar="SECONDS",
+                            help="Real-time limit per check (default: each exercise's "
+                                 "own).")(function)
+    return click.option("--exercises", default="", metavar="03,05",
+                        help="Comma-separated exercises (default: all).")(function)
+
+
+def _write_autograder(platform: str, out: Path, exercises: str, time_limit: float | None,
+                      force: bool, visibility: str = "") -> None:
+    from grader.platforms.uploads import write_upload
+
+    course = _course()
+    _instructor_only(course, f"autograder {platform}")
+    upload = write_upload(platform, course=course, exercises=exercises, out=out,
+                          visibility=visibility, time_limit=time_limit, force=force)
+    count = len(upload.exercises)
+    click.echo(f"Wrote {upload.files} files for {count} exercise{'s' * (count != 1)} to "
+               f"{_display_path(upload.out)}. Next steps: docs/platforms.md ({platform}).")
+
+
+@autograder_group.command("gradescope")
+@click.option("--out", type=click.Path(path_type=Path), required=True, metavar="FILE.zip",
+              help="The autograder zip to upload to Gradescope.")
+@click.option("--visibility", default="", metavar="03=visible,05=after_due_date",
+              help="When students see each exercise's checks: visible (default), "
+                   "after_due_date, after_published, hidden.")
+@_autograder_options
+def autograder_gradescope_command(out: Path, visibility: str, exercises: str,
+                                  time_limit: float | None, force: bool) -> None:
+    """Write Gradescope's autograder zip (setup.sh, run_autograder, grader, suites)."""
+    _write_autograder("gradescope", out, exercises, time_limit, force, visibility)
+
+
+@autograder_group.command("github")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              metavar="DIR", help="The template repository's folder to write into.")
+@_autograder_options
+def autograder_github_command(out: Path, exercises: str, time_limit: float | None,
+                              force: bool) -> None:
+    """Write a GitHub Classroom workflow (.github/workflows/classroom.yml, .autograder/)."""
+    _write_autograder("github", out, exercises, time_limit, force)
+
+
+@autograder_group.command("prairielearn")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              metavar="DIR", help="Folder for serverFilesCourse/, questions/ and image/.")
+@_autograder_options
+def autograder_prairielearn_command(out: Path, exercises: str, time_limit: float | None,
+                                    force: bool) -> None:
+    """Write a PrairieLearn external grader: image, entry point, one question each."""
+    _write_autograder("prairielearn", out, exercises, time_limit, force)
+
+
+@autograder_group.command("exercism")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              metavar="DIR", help="Folder for the test runner (bin/run.sh, Dockerfile).")
+@_autograder_options
+def autograder_exercism_command(out: Path, exercises: str, time_limit: float | None,
+                                force: bool) -> None:
+    """Write an Exercism test runner: run.sh SLUG SOLUTION_DIR OUTPUT_DIR."""
+    _write_autograder("exercism", out, exercises, time_limit, force)
+
 if __name__ == "__main__":  # python -m grader.cli, e.g. from a course that is not installed
     main()
