@@ -7,6 +7,8 @@ hidden test guessing. A missing name is one message produced here, not in every 
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib.util
 import sys
 import types
@@ -98,7 +100,21 @@ def import_student_module(path: Path, module_name: str) -> types.ModuleType:
             ),
             trace,
         ) from None
+    _importable_by_name(path)
     return module
+
+
+def _importable_by_name(path: Path) -> None:
+    """Put the module's folder on ``sys.path``, as plain Python does for a script's folder.
+
+    A process pool started with ``spawn`` or ``forkserver`` gets this process's
+    ``sys.path`` and imports the student's functions by module name: without the folder
+    there, every worker dies on ``ModuleNotFoundError`` and the pool breaks. The grader
+    grades a copy that sits alone in its folder, so nothing else becomes importable.
+    """
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 
 class StudentModule:
@@ -126,6 +142,16 @@ class StudentModule:
     def has(self, name: str) -> bool:
         return hasattr(self._module, name)
 
+    def uses(self, *names: str) -> dict[str, bool]:
+        """Whether the student's source mentions each name (as a name, attribute or import).
+
+        Feedback may name a construct only when the student wrote it: a check passes
+        ``uses=student.uses("TaskGroup", "gather")`` to its judge and words the
+        misconception accordingly, instead of blaming gather on a TaskGroup user.
+        """
+        written = _names_in(self._path)
+        return {name: name in written for name in names}
+
     def replace(self, name: str, value: Any) -> None:
         """Swap a module global (e.g. the provided ``fetch``) for this check only."""
         missing = object()
@@ -139,3 +165,25 @@ class StudentModule:
             else:
                 setattr(self._module, name, old)
         self._patches.clear()
+
+
+@functools.lru_cache(maxsize=8)
+def _names_in(path: Path) -> frozenset[str]:
+    """Every identifier, attribute name and imported name in a source file (its text only)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return frozenset()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.alias):
+            found.update(node.name.split("."))
+            if node.asname:
+                found.add(node.asname)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+    return frozenset(found)
