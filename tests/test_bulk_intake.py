@@ -129,7 +129,9 @@ def test_malformed_entries_are_reported_and_the_rest_still_read(tmp_path: Path,
     assert "not a readable zip" in found["garbage"].problems[0]
     assert "no module" in found["no-module"].problems[0]
     assert "fetcher.py" in found["no-module"].problems[0]
-    assert "not a folder or a .zip" in found["report.pdf"].problems[0]
+    assert "report.pdf" not in found  # a stray file is nobody's entry: a class-level note
+    assert intake.read_class(subs, [exercise03]).notes == (
+        "ignored: report.pdf is not a Python file or a student folder",)
     assert found["ok"].problems == () and list(found["ok"].modules) == [EX03]
 
 

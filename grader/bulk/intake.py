@@ -47,23 +47,27 @@ A refused entry carries one line saying what was found and what to do instead.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import stat
 import struct
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from grader.bulk.lms import canvas, moodle
 from grader.course import Exercise
+from grader.sanitize import clean_name
 
 __all__ = [
     "MAX_CENTRAL_DIRECTORY_BYTES", "MAX_DEPTH", "MAX_ENTRIES", "MAX_FOLDERS",
-    "MAX_MODULE_BYTES", "MAX_TOTAL_BYTES", "IntakeLimits", "ModuleFile", "Submission",
-    "read_submissions",
+    "MAX_MODULE_BYTES", "MAX_TOTAL_BYTES", "ClassIntake", "IntakeLimits", "ModuleFile",
+    "Submission", "read_class", "read_submissions",
 ]
 
 _MiB = 1024 * 1024
@@ -159,6 +163,17 @@ class Submission:
     rejected: dict[str, str] = field(default_factory=dict)  # Exercise.name -> why not graded
     problems: tuple[str, ...] = ()  # why the entry as a whole could not be used
     flags: tuple[str, ...] = ()  # ignored files an instructor should know about
+    lms: str = ""  # "canvas" or "moodle" when the entry came from that LMS's download
+    lms_user: str = ""  # the LMS's id in the download's names (Canvas user, Moodle participant)
+    lms_name: str = ""  # the student's name as the download wrote it
+
+
+@dataclass(frozen=True)
+class ClassIntake:
+    """Every submission, and what the submissions folder held that is nobody's."""
+
+    submissions: list[Submission]
+    notes: tuple[str, ...] = ()  # "ignored: heidi-report.pdf is not ...", for the instructor
 
 
 class _Refused(Exception):
@@ -168,23 +183,221 @@ class _Refused(Exception):
 def read_submissions(folder: Path, exercises: Sequence[Exercise], *,
                      course_exercises: Sequence[Exercise] | None = None,
                      limits: IntakeLimits = IntakeLimits()) -> list[Submission]:
-    """Every student's submission in ``folder``, sorted by student.
+    """Every student's submission in ``folder``, sorted by student (see :func:`read_class`)."""
+    return read_class(folder, exercises, course_exercises=course_exercises,
+                      limits=limits).submissions
+
+
+def read_class(folder: Path, exercises: Sequence[Exercise], *,
+               course_exercises: Sequence[Exercise] | None = None,
+               limits: IntakeLimits = IntakeLimits()) -> ClassIntake:
+    """Every student's submission in ``folder``, sorted by student, and notes on the rest.
 
     ``exercises`` are the ones being graded; ``course_exercises`` (default: the same)
     are all the course has, so a flat file name shared by two exercises is recognised
     as ambiguous even when only one of them is graded.
+
+    Besides one folder or zip per student, ``folder`` may hold an LMS download: Canvas's
+    flat files (``smithjohn_12345_67890_fetcher.py``), or the zip of them Canvas hands
+    out, and Moodle's per-student folders or files (``Jane Roe_33333_assignsubmission_
+    file_``); each becomes one entry per student. Any other file at the top is reported
+    in the notes and never becomes a student.
     """
     known = list(course_exercises or exercises)
     wanted = {e.name for e in exercises}
+    modules = frozenset(e.meta.module for e in known)
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with os.scandir(folder_fd) as listing:
             # .DS_Store, .git: never a student
             names = sorted(e.name for e in listing if not e.name.startswith("."))
-        submissions = [_read_entry(folder_fd, name, known, wanted, limits) for name in names]
+        sorted_out = _sort_top_level(folder_fd, names, modules, limits)
+        submissions = [submission for name in sorted_out.entries
+                       for submission in _read_entry(folder_fd, name, modules, known, wanted,
+                                                     limits)]
+        for files in sorted_out.canvas.values():
+            submissions.append(_read_lms_group(
+                folder_fd, "canvas", [(n, None) for n in files], modules, known, wanted, limits))
+        moodle_names = [moodle.parse_download_name(n) for n in sorted_out.moodle_names()]
+        for participant, group in sorted_out.moodle.items():
+            submissions.append(_read_moodle_group(folder_fd, participant, group, moodle_names,
+                                                  known, wanted, limits))
     finally:
         os.close(folder_fd)
-    return _reject_duplicate_students(submissions)
+    ordered = sorted(_reject_duplicate_students(submissions), key=lambda s: s.student)
+    return ClassIntake(ordered, tuple(sorted_out.notes))
+
+
+# -- the top of the submissions folder ---------------------------------------------------
+
+
+@dataclass
+class _TopLevel:
+    """The names at the top of the submissions folder, sorted by what they are."""
+
+    entries: list[str] = field(default_factory=list)  # one student's folder or zip each
+    canvas: dict[str, list[str]] = field(default_factory=dict)  # user id -> flat files
+    moodle: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # id -> names
+    notes: list[str] = field(default_factory=list)
+
+    def moodle_names(self) -> list[str]:
+        return [name for group in self.moodle.values() for name, _ in group]
+
+
+def _sort_top_level(folder_fd: int, names: list[str], modules: frozenset[str],
+                    limits: IntakeLimits) -> _TopLevel:
+    found = _TopLevel()
+    for name in names:
+        try:
+            mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
+        except OSError:
+            found.entries.append(name)  # reported when read, as before
+            continue
+        from_moodle = moodle.parse_download_name(name)
+        if from_moodle is not None and (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            found.moodle.setdefault(from_moodle.participant, []).append(
+                (name, stat.S_ISDIR(mode)))
+            continue
+        if not stat.S_ISREG(mode):
+            found.entries.append(name)  # folders; links, pipes are refused when read
+            continue
+        from_canvas = canvas.parse_download_name(name)
+        if from_canvas is not None:
+            found.canvas.setdefault(from_canvas.user_id, []).append(name)
+        elif name.lower().endswith(".zip"):
+            found.entries.append(name)  # a student's zip, or a zip of Canvas flat files
+        elif name.lower().endswith(".py"):
+            found.notes.append(f"ignored: {clean_name(name)} is a Python file outside any "
+                               "student folder; put it in a folder named after its student")
+        else:
+            found.notes.append(f"ignored: {clean_name(name)} is not a Python file or a "
+                               "student folder")
+    return found
+
+
+def _read_canvas_bundle(folder_fd: int, name: str, members: list[_Member],
+                        modules: frozenset[str], known: list[Exercise], wanted: set[str],
+                        limits: IntakeLimits) -> list[Submission]:
+    """One submission per student of a zip of Canvas flat files (Canvas's own download)."""
+    by_user: dict[str, list[tuple[str, _Member | None]]] = {}
+    for member in members:
+        parsed = canvas.parse_download_name(member.parts[0])
+        assert parsed is not None  # the caller checked every member
+        by_user.setdefault(parsed.user_id, []).append((member.parts[0], member))
+    return [_read_lms_group(folder_fd, "canvas", files, modules, known, wanted, limits,
+                            inside=name)
+            for files in by_user.values()]
+
+
+def _canvas_file(name: str) -> canvas.CanvasFile:
+    parsed = canvas.parse_download_name(name)
+    assert parsed is not None
+    return parsed
+
+
+def _read_lms_group(folder_fd: int, lms: str, files: list[tuple[str, _Member | None]],
+                    modules: frozenset[str], known: list[Exercise], wanted: set[str],
+                    limits: IntakeLimits, inside: str = "") -> Submission:
+    """One Canvas student's flat files (each a module, another file, or a zip of theirs).
+
+    Canvas keeps every file a student ever uploaded under the same name with ``-N``
+    added, so for each file name only the latest is taken: the highest submission id,
+    then the highest N; the others are flagged as older versions.
+    """
+    parsed = [(_canvas_file(name), name, member) for name, member in files]
+    first = parsed[0][0]
+    student = f"{first.name}_{first.user_id}"
+    source = f"{inside}/" if inside else ""
+    source += f"{first.name}_{'LATE_' if any(p.late for p, _, _ in parsed) else ''}" \
+              f"{first.user_id}_*"
+    flags = []
+    if any(p.late for p, _, _ in parsed):
+        flags.append("Canvas marked this submission LATE")
+    latest: dict[str, tuple[tuple[int, int], str, _Member | None]] = {}
+    for file, name, member in parsed:
+        own, number = file.named(modules)
+        rank = (file.submission_id, number)
+        held = latest.get(own)
+        if held is not None:
+            older, newer = (name, held[1]) if rank < held[0] else (held[1], name)
+            flags.append(f"also found {clean_name(older)}, an older version of {own}; graded "
+                         f"{clean_name(newer)}")
+            if rank < held[0]:
+                continue
+        latest[own] = (rank, name, member)
+    try:
+        with ExitStack() as stack:
+            members: list[_Member] = []
+            for own, (_, name, member) in sorted(latest.items()):
+                if member is not None:  # inside a bundle: a zip in it is not opened
+                    members.append(_Member((own,), member.size, member.read))
+                    continue
+                info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                if own.lower().endswith(".zip"):
+                    zipped = stack.enter_context(_opened_zip(folder_fd, name, info, limits))
+                    members += zipped
+                    continue
+                _check_file(info, (name,))
+                identity = (info.st_dev, info.st_ino)
+                members.append(_Member((own,), info.st_size,
+                                       lambda at_most, name=name, identity=identity:
+                                       _read_beneath(folder_fd, (name,), identity, at_most)))
+            found = _assemble(student, source, members, known, wanted, limits)
+    except _Refused as refusal:
+        found = Submission(student, source, problems=(str(refusal),))
+    except OSError as exc:
+        found = Submission(student, source, problems=(
+            f"could not be read ({exc.strerror or exc})",))
+    except Exception as exc:  # whatever a crafted entry triggers, the run goes on
+        found = Submission(student, source, problems=(
+            f"could not be read ({type(exc).__name__}: {exc})",))
+    return dataclasses.replace(found, flags=(*flags, *found.flags), lms=lms,
+                               lms_user=first.user_id, lms_name=first.name)
+
+
+def _read_moodle_group(folder_fd: int, participant: str, group: list[tuple[str, bool]],
+                       all_names: list[moodle.MoodleName | None], known: list[Exercise],
+                       wanted: set[str], limits: IntakeLimits) -> Submission:
+    """One Moodle participant's folders (``..._assignsubmission_file_``) and files."""
+    parsed = [(moodle.parse_download_name(name), name, is_folder) for name, is_folder in group]
+    first = parsed[0][0]
+    assert first is not None
+    same_name = sum(1 for n in all_names if n is not None and n.name == first.name
+                    and n.participant != participant)
+    student = first.name if not same_name else f"{first.name}_{participant}"
+    source = group[0][0] if len(group) == 1 else f"{first.name}_{participant}_*"
+    try:
+        with ExitStack() as stack:
+            members: list[_Member] = []
+            for info_name, name, is_folder in parsed:
+                assert info_name is not None
+                info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                if is_folder:
+                    root = os.open(name, _DIR_FLAGS, dir_fd=folder_fd)
+                    stack.callback(os.close, root)
+                    opened = os.fstat(root)
+                    if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+                        raise _Refused("changed while it was being read; grade again once it "
+                                       "is still")
+                    walk = _FolderWalk(root, limits)
+                    walk.folder(root, ())
+                    members += walk.members
+                    continue
+                _check_file(info, (name,))
+                identity = (info.st_dev, info.st_ino)
+                members.append(_Member((info_name.file,), info.st_size,
+                                       lambda at_most, name=name, identity=identity:
+                                       _read_beneath(folder_fd, (name,), identity, at_most)))
+            found = _assemble(student, source, members, known, wanted, limits)
+    except _Refused as refusal:
+        found = Submission(student, source, problems=(str(refusal),))
+    except OSError as exc:
+        found = Submission(student, source, problems=(
+            f"could not be read ({exc.strerror or exc})",))
+    except Exception as exc:  # whatever a crafted entry triggers, the run goes on
+        found = Submission(student, source, problems=(
+            f"could not be read ({type(exc).__name__}: {exc})",))
+    return dataclasses.replace(found, lms="moodle", lms_user=participant, lms_name=first.name)
 
 
 def _student_name(name: str, mode: int) -> str:
@@ -194,16 +407,17 @@ def _student_name(name: str, mode: int) -> str:
     return name
 
 
-def _read_entry(folder_fd: int, name: str, known: list[Exercise], wanted: set[str],
-                limits: IntakeLimits) -> Submission:
+def _read_entry(folder_fd: int, name: str, modules: frozenset[str], known: list[Exercise],
+                wanted: set[str], limits: IntakeLimits) -> list[Submission]:
+    """The entry's submission: one, or one per student for a zip of Canvas's flat files."""
     student = name
     try:
         info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
         student = _student_name(name, info.st_mode)
         if stat.S_ISDIR(info.st_mode):
-            return _read_folder(folder_fd, name, info, student, known, wanted, limits)
+            return [_read_folder(folder_fd, name, info, student, known, wanted, limits)]
         if stat.S_ISREG(info.st_mode) and name.lower().endswith(".zip"):
-            return _read_zip(folder_fd, name, info, student, known, wanted, limits)
+            return _read_zip(folder_fd, name, info, student, modules, known, wanted, limits)
         if stat.S_ISLNK(info.st_mode):
             raise _Refused(f"is a symbolic link (to {_link_target(name, folder_fd)}); links "
                            "are never followed: hand in the folder or .zip file itself")
@@ -212,13 +426,13 @@ def _read_entry(folder_fd: int, name: str, known: list[Exercise], wanted: set[st
         raise _Refused(f"is {_kind(info.st_mode)}, not a folder or a .zip file; hand in one "
                        "of those")
     except _Refused as refusal:
-        return Submission(student, name, problems=(str(refusal),))
+        return [Submission(student, name, problems=(str(refusal),))]
     except OSError as exc:
-        return Submission(student, name, problems=(
-            f"could not be read ({exc.strerror or exc})",))
+        return [Submission(student, name, problems=(
+            f"could not be read ({exc.strerror or exc})",))]
     except Exception as exc:  # whatever a crafted entry triggers, the run goes on
-        return Submission(student, name, problems=(
-            f"could not be read ({type(exc).__name__}: {exc})",))
+        return [Submission(student, name, problems=(
+            f"could not be read ({type(exc).__name__}: {exc})",))]
 
 
 def _reject_duplicate_students(submissions: list[Submission]) -> list[Submission]:
@@ -432,7 +646,21 @@ def _zip_parts(name: str) -> tuple[str, ...]:
 
 
 def _read_zip(folder_fd: int, name: str, info: os.stat_result, student: str,
-              known: list[Exercise], wanted: set[str], limits: IntakeLimits) -> Submission:
+              modules: frozenset[str], known: list[Exercise], wanted: set[str],
+              limits: IntakeLimits) -> list[Submission]:
+    with _opened_zip(folder_fd, name, info, limits) as members:
+        if members and all(len(m.parts) == 1 and canvas.parse_download_name(m.parts[0])
+                           for m in members):  # Canvas's "Download Submissions" zip
+            return _read_canvas_bundle(folder_fd, name, members, modules, known, wanted,
+                                       limits)
+        return [_assemble(student, name, members, known, wanted, limits)]
+
+
+@contextmanager
+def _opened_zip(folder_fd: int, name: str, info: os.stat_result,
+                limits: IntakeLimits) -> Iterator[list[_Member]]:
+    """The members of the zip ``name``, readable until the context ends; every check of
+    the zip's claims happens before :class:`zipfile.ZipFile` parses its directory."""
     if info.st_nlink > 1:
         raise _Refused(f"is a hard link (one file with {info.st_nlink} names, maybe outside "
                        "the submissions); hand in a plain copy")
@@ -443,9 +671,8 @@ def _read_zip(folder_fd: int, name: str, info: os.stat_result, student: str,
             raise _Refused("changed while it was being read; grade again once it is still")
         claims = _directory_claims(handle, opened.st_size)
         if claims is None:
-            return Submission(student, name, problems=(
-                "is not a readable zip file (it has no end of central directory); zip the "
-                "folder again",))
+            raise _Refused("is not a readable zip file (it has no end of central directory); "
+                           "zip the folder again")
         for entries, directory_bytes in claims:
             if entries > limits.entries:
                 raise _Refused(f"holds more than {limits.entries} files (its directory "
@@ -457,11 +684,9 @@ def _read_zip(folder_fd: int, name: str, info: os.stat_result, student: str,
         try:
             archive = zipfile.ZipFile(handle)
         except (zipfile.BadZipFile, ValueError, NotImplementedError, EOFError) as exc:
-            return Submission(student, name, problems=(
-                f"is not a readable zip file ({exc}); zip the folder again",))
+            raise _Refused(f"is not a readable zip file ({exc}); zip the folder again") from None
         with archive:
-            members = _zip_members(archive, limits)
-            return _assemble(student, name, members, known, wanted, limits)
+            yield _zip_members(archive, limits)
 
 
 def _zip_members(archive: zipfile.ZipFile, limits: IntakeLimits) -> list[_Member]:
