@@ -415,8 +415,9 @@ def submit_command(out: Path | None, with_progress: bool, db: Path | None) -> No
                                progress=record if with_progress else None)
     click.echo(f"Packed {len(outcome.packed)} exercise files into "
                f"{_display_path(outcome.zip_path)}:")
+    width = max(len(entry.path) for entry in outcome.packed)
     for entry in outcome.packed:
-        click.echo(f"  {entry.exercise:<12} {entry.path:<52} {entry.state}")
+        click.echo(f"  {entry.exercise:<12} {entry.path:<{width}}  {entry.state}")
     if outcome.progress:
         click.echo(f"  and your progress record, as {outcome.progress}")
     if outcome.missing:
