@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.budgets import CpuLimitExceeded
 from grader.feedback import CheckFailed, Feedback
 from grader.simulation import SimulatedTimeout, StudentAborted
 from grader.student import MissingName, StudentImportError
@@ -31,7 +32,7 @@ def classify_exception(exc: BaseException, student_file: Path, time_limit: float
         return status, exc.feedback, exc.traceback_text
     if _is_pytest_timeout(exc):
         return "timed out", timeout_feedback(time_limit), ""
-    if type(exc).__name__ == "CpuLimitExceeded":
+    if isinstance(exc, CpuLimitExceeded):
         return "timed out", Feedback(
             "The check was stopped: your code kept the processor busy without ever "
             "finishing (far more CPU time than this check needs).",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.budgets import DEFAULT_CPU_LIMIT, cpu_limit_for
 from grader.errors import GraderError, MetadataError
 
 __all__ = [
@@ -46,15 +47,6 @@ class Hint:
     text: str
 
 
-DEFAULT_CPU_LIMIT = 0.5
-"""Process CPU seconds one check may use before it counts as an endless loop.
-
-Checks run on simulated time and use a few milliseconds of CPU (at most 0.1 s in this
-course's suites, except exercise 12, whose fake burns 0.3 s of CPU on purpose and sets
-``cpu_limit = 1.0``): half a second is ten times the blocking budget. Measured in CPU
-time, the verdict arrives at the same point whatever the machine's load, unlike the
-real-time limit that would otherwise stop spinning code.
-"""
 
 
 SCREEN_CAPABILITIES = {
@@ -211,7 +203,7 @@ def load_metadata(path: Path) -> ExerciseMeta:
     if not 0 < time_limit <= 120:
         raise MetadataError(path, "time_limit", "must be between 0 and 120 seconds")
     cpu_limit = _seconds(data, "cpu_limit", DEFAULT_CPU_LIMIT, path)
-    if not 0 < cpu_limit <= time_limit / 2:
+    if not cpu_limit > 0 or cpu_limit_for(cpu_limit, time_limit) != cpu_limit:
         raise MetadataError(path, "cpu_limit",
                             "must be above 0 and at most half of time_limit seconds")
 

@@ -21,10 +21,16 @@ from typing import Any
 import pytest
 
 from grader.blocking import student_frame
+from grader.budgets import (
+    AFTER_TROUBLE_CPU_LIMIT,
+    AFTER_TROUBLE_TIME_LIMIT,
+    DEFAULT_CPU_LIMIT,
+    CpuLimitExceeded,
+    cpu_limit_for,
+)
 from grader.classify import classify_exception
 from grader.feedback import Feedback
 from grader.integrity import Watchlist
-from grader.metadata import DEFAULT_CPU_LIMIT
 from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 from grader.virtual_loop import DEADLOCK_GRACE
@@ -91,19 +97,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     emit({"event": "isolation", "unavailable": _settings.confine()})
 
 
-AFTER_TIMEOUT_LIMIT = 1.5
-"""Real seconds allowed per check once one check has timed out in this run.
-
-Checks run on simulated time and take milliseconds, so 1.5 s is still a wide margin;
-without it, code that hangs in a function every check calls costs the full limit per
-check (30 s for a six-check exercise) before the student sees anything.
-"""
-
 _timeouts_seen = 0
 
 CPU_LIMIT = DEFAULT_CPU_LIMIT  # when the child is started without one
-
-AFTER_TIMEOUT_CPU_LIMIT = 0.5
 
 SPIN_TICK = 0.05
 """CPU seconds between two looks at where a check spends its time, once one has spun.
@@ -114,11 +110,6 @@ function, later checks are sampled every SPIN_TICK; found in the same call of th
 function at two ticks in a row, the check is stopped there instead of paying the full
 limit again. That call has then run for at least one tick, the whole blocking budget.
 """
-
-
-class CpuLimitExceeded(BaseException):
-    """Raised in a check that used more CPU than CPU_LIMIT (a BaseException, so a
-    student's ``except Exception`` cannot swallow it)."""
 
 
 @dataclass
@@ -161,13 +152,13 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
     global _cpu_watch
     assert _settings is not None
     if _timeouts_seen:
-        item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TIMEOUT_LIMIT)))
+        item.add_marker(pytest.mark.timeout(min(_settings.time_limit, AFTER_TROUBLE_TIME_LIMIT)))
     # CPU time never runs ahead of wall time for one spinning thread, so a CPU limit well
     # under the real-time one fires first (and words the verdict) unless the machine gives
     # this process less than a third of a core (0.5 s of CPU vs 1.5 s once one check hung).
-    cpu_limit = min(_settings.cpu_limit, _settings.time_limit / 2)
+    cpu_limit = cpu_limit_for(_settings.cpu_limit, _settings.time_limit)
     if _timeouts_seen:
-        cpu_limit = min(cpu_limit, AFTER_TIMEOUT_CPU_LIMIT)
+        cpu_limit = min(cpu_limit, AFTER_TROUBLE_CPU_LIMIT)
     if _spun_in:
         _cpu_watch = _CpuWatch(ticks_allowed=max(1, round(cpu_limit / SPIN_TICK)))
         signal.signal(signal.SIGPROF, _on_spin_tick)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.budgets import AFTER_TROUBLE_TIME_LIMIT, CHECK_GRACE, cpu_limit_for
 from grader.course import Exercise
 from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
@@ -38,8 +39,6 @@ from grader.screen import Finding, screen_source
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
 OUTPUT_TAIL = 4000  # characters of the child's output kept for diagnostics
-AFTER_CRASH_LIMIT = 1.5  # real seconds per check when resuming after a crash or hang
-CHECK_GRACE = 2.0  # real seconds past a check's limit before the parent stops the child
 POLL_INTERVAL = 0.05
 
 _SIGNAL_MEANINGS = {
@@ -100,7 +99,7 @@ def grade_file(exercise: Exercise, module_file: Path, *, limits: Limits | None =
         raise MissingFileError(f"The hidden tests for {exercise.name} are missing ({suite}).")
     meta = exercise.meta
     per_check = time_limit or meta.time_limit
-    cpu_limit = min(meta.cpu_limit, per_check / 2)
+    cpu_limit = cpu_limit_for(meta.cpu_limit, per_check)
     started = time.perf_counter()
     source = module_file.read_bytes()
     findings = screen_source(source, str(module_file), meta.screen) if screen else []
@@ -268,10 +267,10 @@ def _run_until_every_check_has_a_verdict(
     suspicious: list[str] = []
     canary_name = canary.stem.removeprefix("test_")
     for attempt in range(len(checks) + 1):
-        limit = time_limit if attempt == 0 else min(time_limit, AFTER_CRASH_LIMIT)
+        limit = time_limit if attempt == 0 else min(time_limit, AFTER_TROUBLE_TIME_LIMIT)
         outcome = _run_child(
             workdir, suite, canary, module_file, module_name, remaining,
-            time_limit=limit, cpu_limit=min(cpu_limit, limit / 2),
+            time_limit=limit, cpu_limit=cpu_limit_for(cpu_limit, limit),
             hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
             hidden=hidden, cancel=cancel, cell=_live_cell(cells),
         )

@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from grader.budgets import CpuLimitExceeded
 from grader.feedback import Feedback
 from grader.tracebacks import describe_exception, explain_syntax_error
 
@@ -75,7 +76,7 @@ def import_student_module(path: Path, module_name: str) -> types.ModuleType:
     except BaseException as exc:
         sys.modules.pop(module_name, None)
         if ((type(exc).__name__ == "Failed" and str(exc).startswith("Timeout"))
-                or type(exc).__name__ == "CpuLimitExceeded"):
+                or isinstance(exc, CpuLimitExceeded)):
             raise StudentImportError(
                 Feedback(
                     f"Importing {filename} did not finish in time: the top level of your "
