@@ -11,6 +11,14 @@ Blocking is detected explicitly instead of inferred from slowness:
 * every callback is charged its *thread CPU time* (``time.thread_time``), which stays
   flat under load where wall-clock time does not; a step over the budget is recorded
   as a :class:`Violation`;
+* that same CPU time moves the clock: the loop really was busy for it. During a step,
+  ``loop.time()`` (and the ``time`` clocks, :mod:`grader.blocking`) read on the loop's
+  thread include the CPU the step has used so far, and the step's whole cost is added
+  when it ends, so code that paces itself by the clock ("yield once 5 ms have passed")
+  works as it would for real, and a poll with a deadline (``wait(timeout=0)``) ends.
+  The cost is counted in whole :data:`CPU_QUANTUM` units, rounded down: an ordinary
+  step (microseconds) moves nothing, so timelines stay exact and identical from run to
+  run, while a long stretch of CPU work moves the clock by what it measured;
 * ``time.sleep`` is patched by :mod:`grader.blocking`; on the loop thread it records a
   violation and advances the virtual clock by the requested amount (the loop really was
   frozen for that long in the student's model of the world).
@@ -46,6 +54,15 @@ __all__ = ["LoopThreadStuck", "SimulationDeadlock", "Violation", "VirtualClockLo
 
 DEFAULT_CPU_BUDGET = 0.05
 """Thread CPU seconds one callback may use before it counts as blocking the loop."""
+
+CPU_QUANTUM = 0.005
+"""Thread CPU seconds per unit by which a loop step's CPU moves the clock (rounded down).
+
+Coarse enough that a step's ordinary cost (microseconds, a millisecond for a big
+gather) never reaches it, busy machine or not, so verdicts and timelines are identical
+from run to run; fine enough against the 50 ms budget that a loop pacing itself every
+few milliseconds of clock time yields well inside it.
+"""
 
 DEADLOCK_GRACE = 1.0
 """Real seconds the loop waits for outside events when nothing at all is scheduled."""
@@ -116,12 +133,19 @@ class _MeasuredHandle(events.Handle):
     __slots__ = ()
 
     def _run(self) -> None:
-        start = _real_thread_time()
-        super()._run()
-        cost = _real_thread_time() - start
         loop = self._loop
-        if cost > loop.cpu_budget and not self._cancelled:
-            loop._record_cpu_violation(self._callback, cost)
+        start = loop._step_cpu_start = _real_thread_time()
+        try:
+            super()._run()
+        finally:
+            cost = _real_thread_time() - start
+            loop._step_cpu_start = None
+            loop._charge_step(self._callback, cost, counts=not self._cancelled)
+
+
+def cpu_charge(seconds: float) -> float:
+    """The clock time ``seconds`` of loop-thread CPU are worth: whole quanta, rounded down."""
+    return (seconds // CPU_QUANTUM) * CPU_QUANTUM if seconds > 0 else 0.0
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -146,6 +170,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._seq = itertools.count()
         self._watchdogs: set[asyncio.TimerHandle] = set()
         self._freeze: _Freeze | None = None
+        self._step_cpu_start: float | None = None  # thread CPU when the running step began
         # A roomy default pool: jobs rarely wait for a worker, and when they do the
         # capacity rule in _jobs_idle() keeps the clock honest.
         self.set_default_executor(
@@ -155,7 +180,11 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     # -- the clock ---------------------------------------------------------------------
 
     def time(self) -> float:
-        return self._now
+        """Virtual now; on the loop's thread, plus the CPU the running step has used."""
+        start = self._step_cpu_start
+        if start is None or threading.get_ident() != self._thread_id:
+            return self._now
+        return self._now + cpu_charge(_real_thread_time() - start)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward, as if the loop thread had been frozen for ``seconds``."""
@@ -445,6 +474,18 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def record_sleep_violation(self, seconds: float, where: str) -> None:
         self.violations.append(Violation("sleep", seconds, self._now, where))
         self.advance(seconds)
+
+    def _charge_step(self, callback: Any, cost: float, *, counts: bool = True) -> None:
+        """A step has ended: its CPU moves the clock, and over the budget it is a violation.
+
+        The violation is placed where the step began, the clock moves past it after.
+        """
+        if counts and cost > self.cpu_budget:
+            self._record_cpu_violation(callback, cost)
+        charge = cpu_charge(cost)
+        if charge:
+            with self._lock:
+                self._now += charge
 
     def _record_cpu_violation(self, callback: Any, cost: float) -> None:
         owner = getattr(callback, "__self__", None)

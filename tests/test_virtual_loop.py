@@ -282,3 +282,134 @@ def test_a_thread_that_may_still_wake_the_loop_gets_the_grace_period() -> None:
         assert loop.run_until_complete(woken_from_a_plain_thread()) == "woken"
     finally:
         loop.close()
+
+
+# -- CPU on the loop's thread moves the clock -------------------------------------------
+
+
+def burn(seconds: float) -> None:
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_a_step_s_cpu_moves_the_clock_in_whole_quanta() -> None:
+    from grader.virtual_loop import CPU_QUANTUM
+
+    start = loop_now()
+    burn(CPU_QUANTUM * 4.5)  # read before the step ends: the CPU used so far
+    during = loop_now() - start
+    await asyncio.sleep(0)  # the step ends: its whole cost is charged
+    after = loop_now() - start
+    assert during == pytest.approx(CPU_QUANTUM * 4)
+    assert after >= during
+    assert after == pytest.approx(CPU_QUANTUM * 4) or after == pytest.approx(CPU_QUANTUM * 5)
+
+
+@pytest.mark.asyncio
+async def test_ordinary_steps_leave_the_clock_exact() -> None:
+    start = loop_now()
+    for _ in range(200):
+        sum(range(200))
+        await asyncio.sleep(0.01)
+    assert loop_now() - start == pytest.approx(2.0, abs=1e-9)
+
+
+def test_a_loop_pacing_itself_by_the_clock_yields_inside_the_budget() -> None:
+    """Yield once 5 ms of perf_counter have passed: real code's way to share the loop."""
+    from grader.simulation import Simulation
+
+    async def crunch(total_cpu: float) -> int:
+        slices = 0
+        spent = time.thread_time() + total_cpu
+        while time.thread_time() < spent:
+            started = time.perf_counter()
+            while time.perf_counter() - started < 0.005:
+                burn(0.0005)
+            slices += 1
+            await asyncio.sleep(0)
+        return slices
+
+    async def heartbeat(beats: list[float]) -> None:
+        for _ in range(5):
+            beats.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.005)
+
+    async def both(beats: list[float]) -> int:
+        slices, _ = await asyncio.gather(crunch(0.12), heartbeat(beats))
+        return slices
+
+    sim = Simulation()
+    sim.start()
+    beats: list[float] = []
+    try:
+        slices = sim.run(both(beats))
+    finally:
+        sim.finish()
+    assert sim.violations == []
+    assert slices >= 12  # 120 ms of CPU in slices of about 5 ms
+    assert sim.elapsed >= 0.12  # the CPU is on the clock
+    assert beats == sorted(beats) and len(beats) == 5
+
+
+def test_the_clocks_never_go_back_across_a_step() -> None:
+    from grader.simulation import Simulation
+
+    readings: list[float] = []
+
+    async def read_while_busy() -> None:
+        for _ in range(4):
+            for _ in range(5):
+                burn(0.002)
+                readings.append(time.monotonic())
+            await asyncio.sleep(0)
+
+    sim = Simulation()
+    sim.start()
+    try:
+        sim.run(read_while_busy())
+    finally:
+        sim.finish()
+    assert readings == sorted(readings)
+    assert readings[-1] - readings[0] >= 0.025  # 40 ms of CPU, less the quanta in flight
+
+
+def test_a_cpu_violation_is_placed_where_its_step_began() -> None:
+    from grader.simulation import Simulation
+
+    async def crunch() -> None:
+        await asyncio.sleep(1.0)
+        burn(0.08)
+        await asyncio.sleep(0)
+
+    sim = Simulation()
+    sim.start()
+    try:
+        sim.run(crunch())
+    finally:
+        sim.finish()
+    assert [(v.kind, v.at) for v in sim.violations] == [("cpu", pytest.approx(1.0))]
+    assert sim.elapsed == pytest.approx(1.08, abs=0.006)
+
+
+def test_a_poll_with_a_zero_timeout_ends_on_the_loop_thread() -> None:
+    """multiprocessing.connection.wait(timeout=0) loops until the clock passes its deadline."""
+    import multiprocessing.connection
+
+    from grader.simulation import Simulation
+
+    async def poll_once() -> list:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        try:
+            return multiprocessing.connection.wait([reader], timeout=0)
+        finally:
+            reader.close()
+            writer.close()
+
+    sim = Simulation()
+    sim.start()
+    try:
+        assert sim.run(poll_once()) == []
+    finally:
+        sim.finish()
