@@ -25,6 +25,7 @@ from typing import Any
 from grader.blocking import TimeGuard
 from grader.feedback import Feedback
 from grader.virtual_loop import DEADLOCK_GRACE, SimulationDeadlock, Violation, VirtualClockLoop
+from grader.worker_processes import send_unimportable_by_value
 
 __all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted", "task_label"]
 
@@ -92,6 +93,7 @@ class Simulation:
     _warnings: list[warnings.WarningMessage] = field(default_factory=list)
     _catcher: Any = None
     _left_running: list[asyncio.Task] = field(default_factory=list)
+    _workers: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     # -- lifecycle (driven by the plugin) ----------------------------------------------
 
@@ -100,6 +102,8 @@ class Simulation:
             _unbind_asyncio_primitives(module)
         self._guard = TimeGuard(self.student_file, simulation_loop=lambda: self._loop)
         self._guard.install(student_modules)
+        # spawn/forkserver workers cannot import the (deleted) suite: its fakes go by value.
+        self._workers.enter_context(send_unimportable_by_value())
         self._catcher = warnings.catch_warnings(record=True)
         self._warnings = self._catcher.__enter__()
         warnings.simplefilter("always", RuntimeWarning)
@@ -116,6 +120,7 @@ class Simulation:
                 if executor is not None:
                     executor.shutdown(wait=False, cancel_futures=True)
         finally:
+            self._workers.close()
             if self._guard:
                 self._guard.uninstall()
             if self._catcher:
