@@ -67,7 +67,8 @@ def _course() -> Course:
 
 
 def _stderr_is_terminal() -> bool:
-    return click.get_text_stream("stderr").isatty()
+    stream = sys.stderr  # not click.get_text_stream: deprecated from click 8.3
+    return stream is not None and stream.isatty()
 
 
 def _instructor_only(course: Course, command: str) -> None:
