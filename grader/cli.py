@@ -23,14 +23,32 @@ from grader.errors import GraderError
 from grader.platform_check import check_platform
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from grader.progress import CourseProgress
     from grader.progress_store import ProgressStore
 
 __all__ = ["main"]
 
 
+class _UserError(click.ClickException):
+    """A GraderError as click shows it: one line, exit status 2."""
+
+    exit_code = 2
+
+
 class _DefaultToCheck(click.Group):
-    """Treat ``grade <exercise> ...`` as ``grade check <exercise> ...``."""
+    """Treat ``grade <exercise> ...`` as ``grade check <exercise> ...``.
+
+    Also the one place where the grader's own errors become click's: every command runs
+    inside :meth:`invoke`.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            raise _UserError(exc.format_message()) from None
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
         if args and args[0] not in self.commands and not args[0].startswith("-"):
@@ -341,8 +359,20 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
               help="Grade everything again instead of resuming from the gradebook.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without the bubblewrap sandbox (student code unconfined).")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="Class roster CSV: names entries after students, lists "
+                                 "who handed in nothing. See docs/bulk-grading.md.")
+@click.option("--lms", "lms", multiple=True,
+              type=click.Choice(["canvas", "moodle", "blackboard", "plain"]),
+              help="Also write grades-<lms>.csv for that LMS's grade import (repeatable).")
+@click.option("--lms-columns", default=None, metavar="TEMPLATE|FILE",
+              help="LMS column titles: a template ('Exercise {number}: {title}') or a file "
+                   "of 'exercise-03 = Title (assignment id)' lines.")
+@click.option("--per-task", is_flag=True,
+              help="In LMS files, also one column per task of each exercise.")
 def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | None,
-                 regrade: bool, unsafe_no_sandbox: bool) -> None:
+                 regrade: bool, unsafe_no_sandbox: bool, roster: Path | None,
+                 lms: tuple[str, ...], lms_columns: str | None, per_task: bool) -> None:
     """Grade every student's entry (folder or .zip) in SUBMISSIONS into --out.
 
     Re-running the same command grades only what changed. See docs/bulk-grading.md.
@@ -355,17 +385,37 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
     from grader.terminal import make_console
 
     require_sandbox(unsafe_no_sandbox)
+    if (lms_columns or per_task) and not lms:
+        raise click.UsageError("--lms-columns and --per-task shape the LMS files: add --lms "
+                               "canvas (or moodle, blackboard, plain).")
     names = [n.strip() for n in exercises.split(",") if n.strip()]
+    extra = [*(["--roster", str(roster)] if roster else []),
+             *(w for name in lms for w in ("--lms", name)),
+             *(["--lms-columns", lms_columns] if lms_columns else []),
+             *(["--per-task"] if per_task else [])]
     with BulkProgress(Console(stderr=True, highlight=False)) as progress:
         outcome = run_bulk(course=_course(), submissions=submissions, out=out,
                            exercises=names, workers=workers, regrade=regrade,
-                           listener=progress, unsafe_no_sandbox=unsafe_no_sandbox)
-    print_outcome(make_console(), outcome, out=out,
-                  resume=resume_command(submissions, out, names))
+                           listener=progress, unsafe_no_sandbox=unsafe_no_sandbox,
+                           roster=roster, lms=lms, lms_columns=lms_columns, per_task=per_task)
+    console = make_console()
+    print_outcome(console, outcome, out=out,
+                  resume=resume_command(submissions, out, names, extra))
+    _print_notes(console, outcome.notes)
     if outcome.summary.interrupted:
         sys.exit(130)
     if outcome.summary.failed:
         sys.exit(1)
+
+
+def _print_notes(console: Console, notes: list[str]) -> None:
+    """Roster matches, stray files and LMS import steps, one cleaned line each."""
+    from rich.text import Text
+
+    from grader.sanitize import clean_name
+
+    for note in notes:
+        console.print(Text("Note: " + clean_name(note, 2000)))
 
 
 @main.command("release")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +110,7 @@ class ClassSummary:
     not_graded: tuple[tuple[str, str, str], ...]  # (student, exercise, why)
     timing: Timing
     links: Mapping[str, str] = field(default_factory=dict)  # student, as shown -> file
+    notes: tuple[str, ...] = ()  # roster matching, stray files, LMS import instructions
 
 
 def _reason(check: CheckResult) -> str:
@@ -254,8 +255,9 @@ def _runner_notes(results: ClassResults, prefix: str) -> list[tuple[str, str, st
     return rows
 
 
-def summarize(results: ClassResults, links: Mapping[str, str] | None = None) -> ClassSummary:
-    """Everything the class page shows, computed."""
+def summarize(results: ClassResults, links: Mapping[str, str] | None = None,
+              notes: Sequence[str] = ()) -> ClassSummary:
+    """Everything the class page shows, computed; ``notes`` are shown as given (cleaned)."""
     totals = [t for s in results.students if (t := s.total) is not None]
     return ClassSummary(
         students=len(results.students),
@@ -275,6 +277,7 @@ def summarize(results: ClassResults, links: Mapping[str, str] | None = None) -> 
         timing=_timing(results),
         # Keyed by the name as the page shows it; the link itself is a file name we made.
         links={clean_name(student): link for student, link in (links or {}).items()},
+        notes=tuple(clean_text(note) for note in notes),
     )
 
 
@@ -293,7 +296,8 @@ def render_class_report(summary: ClassSummary) -> str:
 
 
 def write_class_report(results: ClassResults, path: Path,
-                       links: Mapping[str, str] | None = None) -> ClassSummary:
-    summary = summarize(results, links)
+                       links: Mapping[str, str] | None = None,
+                       notes: Sequence[str] = ()) -> ClassSummary:
+    summary = summarize(results, links, notes)
     write_atomic(path, render_class_report(summary))
     return summary

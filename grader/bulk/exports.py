@@ -1,4 +1,4 @@
-"""What an instructor publishes: ``grades.csv`` for the LMS, ``results.json`` in full.
+"""What an instructor publishes: ``grades.csv``, ``results.json``, and LMS gradebooks.
 
 ``grades.csv`` is the lowest common denominator every LMS grade import accepts (Moodle,
 Canvas, Blackboard, Brightspace, Google Classroom via a sheet): UTF-8, comma separated,
@@ -11,6 +11,12 @@ instructor did not decide on. A student who handed nothing in for an exercise ge
 
 Files are written to a temporary name and renamed, so an interrupted export never
 leaves half a CSV where the previous complete one was.
+
+``grade bulk --lms canvas`` (and ``moodle``, ``blackboard``, ``plain``) also writes
+``grades-<lms>.csv``, the file that LMS's grade importer reads, built by
+:mod:`grader.bulk.lms` from the same results and the students' identities
+(:mod:`grader.bulk.roster`); :func:`write_lms_gradebooks` writes them and collects what
+the instructor must know to import each.
 
 What students control (their folder names, the paths inside their entries, intake's
 messages about them) goes through :mod:`grader.sanitize` here; results are clean when
@@ -25,24 +31,29 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.bulk.classbook import ClassResults, ExerciseOutcome, StudentRecord
+from grader.bulk.lms.columns import ColumnSpec, grade_columns
 from grader.sanitize import clean_name, clean_number, clean_text, spreadsheet_cell
 
+if TYPE_CHECKING:
+    from grader.bulk.roster import Identity
+
 __all__ = ["RESULTS_FORMAT_VERSION", "results_document", "write_atomic", "write_grades_csv",
-           "write_results_json"]
+           "write_lms_gradebooks", "write_results_json"]
 
 RESULTS_FORMAT_VERSION = 1
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half."""
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -137,3 +148,39 @@ def results_document(results: ClassResults) -> dict[str, Any]:
 
 def write_results_json(results: ClassResults, path: Path) -> None:
     write_atomic(path, json.dumps(results_document(results), indent=2, allow_nan=False) + "\n")
+
+
+def write_lms_gradebooks(results: ClassResults, identities: Mapping[str, Identity], *,
+                         formats: Sequence[str], spec: ColumnSpec, out: Path,
+                         per_task: bool = False, roster: bool = False
+                         ) -> tuple[list[Path], list[str]]:
+    """Write ``grades-<lms>.csv`` for each of ``formats``; (files written, notes).
+
+    The notes say what the instructor must do or check to import each file (which
+    column identifies the student, which columns become new assignments, which rows
+    were left out), and which cells are blank and why.
+    """
+    from grader.bulk.lms import blackboard, canvas, moodle, plain
+
+    writers = {"canvas": canvas.gradebook, "moodle": moodle.gradebook,
+               "blackboard": blackboard.gradebook, "plain": plain.gradebook}
+    if not formats:
+        return [], []
+    columns = grade_columns(results, spec, per_task=per_task)
+    written: list[Path] = []
+    notes: list[str] = []
+    for name in dict.fromkeys(formats):
+        made = writers[name](results, identities, columns, roster=roster)
+        write_atomic(out / made.file_name, made.data)
+        written.append(out / made.file_name)
+        notes += made.notes
+    blank: dict[str, int] = {}
+    for student in results.students:
+        for outcome in student.outcomes:
+            if outcome.state != "graded":
+                blank[outcome.state] = blank.get(outcome.state, 0) + 1
+    if blank:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(blank.items()))
+        notes.append(f"LMS files: cells are blank, not 0, where there is no grade ({counts}); "
+                     "the class summary lists them: enter those grades by hand")
+    return written, notes

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from grader.bulk.class_report import write_class_report
 from grader.bulk.classbook import ClassResults, collect_results
-from grader.bulk.exports import write_grades_csv, write_results_json
+from grader.bulk.exports import write_grades_csv, write_lms_gradebooks, write_results_json
 from grader.bulk.gradebook import Gradebook, suite_hash
-from grader.bulk.intake import IntakeLimits, Submission, read_submissions
+from grader.bulk.intake import IntakeLimits, Submission, read_class
+from grader.bulk.lms.columns import ColumnSpec, parse_columns
 from grader.bulk.pipeline import (
     Listener,
     RunSummary,
@@ -31,6 +32,7 @@ from grader.bulk.pipeline import (
     interrupts_deferred,
     plan_gradings,
 )
+from grader.bulk.roster import Identity, Roster, identify, load_roster
 from grader.course import Course, Exercise
 from grader.errors import GraderError, SubmissionsError
 from grader.sandbox import sandbox_problem
@@ -51,14 +53,17 @@ class BulkOutcome:
     written: list[Path] = field(default_factory=list)
     suites_changed: list[str] = field(default_factory=list)  # short names, edited mid-run
     student_reports: str = ""  # why per-student reports were not written, if they weren't
+    notes: list[str] = field(default_factory=list)  # roster, stray files, LMS imports
+    identities: dict[str, Identity] = field(default_factory=dict)  # by student
 
 
-def resume_command(submissions: Path, out: Path, exercises: Sequence[str]) -> str:
-    """The command line that resumes this run."""
+def resume_command(submissions: Path, out: Path, exercises: Sequence[str],
+                   extra: Sequence[str] = ()) -> str:
+    """The command line that resumes this run; ``extra`` are further options, as given."""
     words = ["grade", "bulk", str(submissions), "--out", str(out)]
     if exercises:
         words += ["--exercises", ",".join(exercises)]
-    return shlex.join(words)
+    return shlex.join([*words, *extra])
 
 
 def _choose_exercises(course: Course, names: Sequence[str]) -> tuple[list[Exercise],
@@ -119,7 +124,9 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
              workers: int | None = None, regrade: bool = False,
              listener: Listener | None = None,
              limits: IntakeLimits | None = None,
-             unsafe_no_sandbox: bool = False) -> BulkOutcome:
+             unsafe_no_sandbox: bool = False,
+             roster: Path | None = None, lms: Sequence[str] = (),
+             lms_columns: str | None = None, per_task: bool = False) -> BulkOutcome:
     """Grade every submission in ``submissions`` into ``out``; see the module docstring.
 
     Without a working sandbox this refuses before touching anything, unless
@@ -128,14 +135,20 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
     require_sandbox(unsafe_no_sandbox)
     _check_folders(submissions, out)
     chosen, known = _choose_exercises(course, exercises)
+    # A bad roster or column mapping stops the run here, before anything is graded.
+    class_roster = load_roster(roster) if roster is not None else None
+    spec = parse_columns(lms_columns, course, chosen)
     with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook:
-        handed_in = read_submissions(submissions, chosen, course_exercises=known,
-                                     limits=limits or IntakeLimits())
+        intake = read_class(submissions, chosen, course_exercises=known,
+                            limits=limits or IntakeLimits())
+        matched = identify(intake.submissions, class_roster)
+        handed_in = matched.submissions
         plan = plan_gradings(handed_in, chosen, gradebook, regrade=regrade)
         summary = grade_jobs(plan, gradebook, workers=workers or os.cpu_count() or 2,
                              listener=listener,
                              sandbox="off" if unsafe_no_sandbox else "require")
-        outcome = BulkOutcome(summary, handed_in)
+        outcome = BulkOutcome(summary, handed_in, notes=[*intake.notes, *matched.notes],
+                              identities=matched.identities)
         # Verdicts are keyed by the suites as they were when planned; an edit during the
         # run means some may come from the new version, so the next run regrades them.
         outcome.suites_changed = [e.short_name for e in chosen
@@ -147,11 +160,21 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
             outcome.results = collect_results(handed_in, chosen, gradebook,
                                               suite_hashes=plan.suite_hashes, failed=failed,
                                               wall_seconds=summary.seconds)
-            _write_outputs(outcome, chosen, out)
+            _write_outputs(outcome, chosen, out,
+                           _LmsRequest(lms, spec, per_task, class_roster))
     return outcome
 
 
-def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path) -> None:
+@dataclass(frozen=True)
+class _LmsRequest:
+    formats: Sequence[str]
+    spec: ColumnSpec
+    per_task: bool
+    roster: Roster | None
+
+
+def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path,
+                   lms: _LmsRequest | None = None) -> None:
     from grader.bulk.student_reports import write_student_reports
 
     results = outcome.results
@@ -159,8 +182,14 @@ def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path) -
     write_grades_csv(results, out / "grades.csv")
     write_results_json(results, out / "results.json")
     outcome.written += [out / "grades.csv", out / "results.json"]
+    if lms is not None and lms.formats:
+        written, notes = write_lms_gradebooks(
+            results, outcome.identities, formats=lms.formats, spec=lms.spec, out=out,
+            per_task=lms.per_task, roster=lms.roster is not None)
+        outcome.written += written
+        outcome.notes += notes
     links = write_student_reports(results, exercises, out)
     if links:
         outcome.written.append(out / "students")
-    write_class_report(results, out / "class-summary.html", links)
+    write_class_report(results, out / "class-summary.html", links, outcome.notes)
     outcome.written.append(out / "class-summary.html")
