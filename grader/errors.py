@@ -1,12 +1,11 @@
 """User-facing errors: one line saying what is wrong, where, and what to do.
 
-Each is a ``click.ClickException`` so the CLI prints it without a traceback and exits
-with status 2 (a usage problem, distinct from "some checks failed").
+Plain exceptions, so the engine, the runner and bulk grading depend on no CLI library;
+``grader.cli`` turns each into one line on stderr and exit status 2 (a usage problem,
+distinct from "some checks failed").
 """
 
 from __future__ import annotations
-
-import click
 
 __all__ = [
     "GradebookError",
@@ -21,10 +20,17 @@ __all__ = [
 ]
 
 
-class GraderError(click.ClickException):
+class GraderError(Exception):
     """Raised when the grader cannot do what was asked, for a reason the user can fix."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def format_message(self) -> str:
+        return self.message
 
 
 class UnknownExerciseError(GraderError):
