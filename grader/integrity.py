@@ -8,10 +8,9 @@ after each check; any difference marks the run as tampered, which the parent tur
 zero points and a "flagged for review" note.
 
 This is one layer, not a proof: a patch that restores itself before the comparison can
-slip past it. The parent adds two more (a planted check that must fail, and refusing
-duplicate or unexpected result records), and the sandbox keeps anything from
-persisting to the next run. The only complete answer is running the checks outside the
-student's process; see docs/architecture.md.
+slip past it. The checks that earn points are re-run outside the student's process by
+the parent's judges, the static screen refuses the constructs such patches need, and
+the sandbox keeps anything from persisting; see docs/security.md.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Watchlist"]
+__all__ = ["Watchlist", "missing_names"]
 
 _WATCHED: dict[str, tuple[str, ...]] = {
     "builtins": ("isinstance", "type", "len", "repr", "sorted", "zip", "all", "any", "getattr",
@@ -46,7 +45,7 @@ _WATCHED: dict[str, tuple[str, ...]] = {
     "grader.plugin": ("emit", "_record_for", "classify_exception", "pytest_runtest_makereport",
                       "pytest_pyfunc_call", "pytest_runtest_protocol"),
     "grader.classify": ("classify_exception",),
-    "_pytest.runner": ("call_and_report", "CallInfo", "call_runtest_hook", "runtestprotocol"),
+    "_pytest.runner": ("call_and_report", "CallInfo", "runtestprotocol"),
     "_pytest.reports": ("TestReport",),
     "_pytest.python": ("Function", "pytest_pyfunc_call"),
     "_pytest.outcomes": ("fail", "skip", "exit", "Failed", "Skipped"),
@@ -67,6 +66,22 @@ _WATCHED_METHODS: dict[str, tuple[str, ...]] = {
     "asyncio.base_events.BaseEventLoop": ("run_until_complete", "call_at", "call_later",
                                           "create_task"),
 }
+
+
+def missing_names() -> list[str]:
+    """Watched names this Python and pytest do not have: each is a gap in the watch.
+
+    Tolerated at grading time (a name may exist only on some versions), but the project's
+    tests fail on any, so a rename upstream is noticed instead of skipped silently.
+    """
+    missing = []
+    for module_name, names in _WATCHED.items():
+        module = importlib.import_module(module_name)
+        missing += [f"{module_name}.{n}" for n in names if not hasattr(module, n)]
+    for owner, names in _WATCHED_METHODS.items():
+        cls = _resolve(owner)
+        missing += [f"{owner}.{n}" for n in names if n not in vars(cls)]
+    return missing
 
 
 def _resolve(dotted: str) -> Any:
