@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,8 +143,8 @@ def verify_exercise(exercise: Exercise, *, workers: int | None = None) -> Exerci
     return verify_course([exercise], workers=workers)[0]
 
 
-def verify_course(exercises: list[Exercise], *, workers: int | None = None,
-                  on_done: Callable[[ExerciseReport], None] | None = None) -> list[ExerciseReport]:
+def verify_course(exercises: list[Exercise], *,
+                  workers: int | None = None) -> list[ExerciseReport]:
     reports = [ExerciseReport(e, _static_problems(e)) for e in exercises]
     jobs: list[tuple[ExerciseReport, str, Path, Variant | None]] = []
     with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
@@ -182,7 +181,4 @@ def verify_course(exercises: list[Exercise], *, workers: int | None = None,
             for job, problems in zip(jobs, pool.map(run, jobs), strict=True):
                 job[0].problems.extend(problems)
                 job[0].gradings += 1
-    if on_done:
-        for report in reports:
-            on_done(report)
     return reports
