@@ -181,7 +181,8 @@ def load_roster(path: Path) -> Roster:
     if first is None:
         raise RosterError(f"{path} is empty; a roster has a header line, then one line per "
                           "student")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first),
+                        strict=True)
     try:
         header = next(reader)
         while not any(cell.strip() for cell in header):
