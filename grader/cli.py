@@ -499,10 +499,10 @@ def _autograder_options(function):  # type: ignore[no-untyped-def]
 
 def _write_autograder(platform: str, out: Path, exercises: str, time_limit: float | None,
                       force: bool, visibility: str = "") -> None:
+    course = _course()
+    _instructor_only(course, f"autograder {platform}")  # a release has no grader/platforms
     from grader.platforms.uploads import write_upload
 
-    course = _course()
-    _instructor_only(course, f"autograder {platform}")
     upload = write_upload(platform, course=course, exercises=exercises, out=out,
                           visibility=visibility, time_limit=time_limit, force=force)
     count = len(upload.exercises)
