@@ -158,7 +158,16 @@ CLOSE_IT = dict(
 )
 
 
-def expect_all_closed(conns: list[dict], *, situation: str) -> None:
+EXCEPT_EXCEPTION_CLOSE = dict(
+    misconception="CancelledError is a BaseException, not an Exception: an `except "
+    "Exception:` block never runs when the task is cancelled, so cleanup placed there (or "
+    "after the loop) is skipped.",
+    next_step=CLOSE_IT["next_step"],
+)
+
+
+def expect_all_closed(conns: list[dict], *, situation: str,
+                      except_exception: bool = False) -> None:
     for conn in conns:
         if conn["close_never_awaited"]:
             fail(
@@ -171,7 +180,7 @@ def expect_all_closed(conns: list[dict], *, situation: str) -> None:
     still_open = [conn for conn in conns if conn["closes_finished"] == 0]
     if still_open:
         fail(f"{situation}, worker left its connection open: it was never closed.",
-             **CLOSE_IT)
+             **(EXCEPT_EXCEPTION_CLOSE if except_exception else CLOSE_IT))
 
 
 def cancel_worker(student, sim) -> CancelOutcome:
@@ -232,6 +241,19 @@ def expect_cancel_on_the_timeline(seen) -> CancelOutcome:
     return outcome
 
 
+def expect_no_crash_before_cancel(outcome: CancelOutcome, io) -> None:
+    """An error the worker raised before the cancel reached it is its own failure.
+
+    An error raised in reaction to the cancel (the CancelledError replaced by another
+    exception) is cancellation_propagates' subject alone: the cleanup checks still judge
+    the cleanup.
+    """
+    reached = any(op.label.startswith("send ") and op.outcome == "cancelled"
+                  for op in io.operations)
+    if outcome.error is not None and not reached:
+        raise outcome.error
+
+
 def cancelled_worker(student, sim, conns) -> dict:
     outcome = cancel_worker(student, sim)
     return {"outcome": outcome, "conns": connection_facts(conns), "io": conns.io}
@@ -239,7 +261,22 @@ def cancelled_worker(student, sim, conns) -> dict:
 
 @pytest.mark.task(1)
 def test_cancellation_propagates(student, sim, conns):
-    return judged(judge_cancellation_propagates, **cancelled_worker(student, sim, conns))
+    return judged(judge_cancellation_propagates, **cancelled_worker(student, sim, conns),
+                  uses=student.uses("CancelledError", "BaseException", "suppress"))
+
+
+def swallowed_by(uses: dict) -> str:
+    """What caught the CancelledError, named only from what the student's file contains."""
+    if uses.get("suppress"):
+        return "Suppressing CancelledError (`contextlib.suppress`)"
+    written = [name for flag, name in ((uses.get("CancelledError"),
+                                         "`except asyncio.CancelledError:`"),
+                                        (uses.get("BaseException"), "`except BaseException:`"))
+               if flag]
+    if written:
+        return f"Catching CancelledError (your {' or '.join(written)})"
+    return ("Catching CancelledError (a bare `except:` catches it too: it is a "
+            "BaseException)")
 
 
 def judge_cancellation_propagates(seen):
@@ -258,11 +295,11 @@ def judge_cancellation_propagates(seen):
             "(a bare `raise` in the `except` block, or no `except` at all).",
         )
     fail(
-        f"{situation}; it returned {outcome.result!r} as if it had finished normally. "
+        f"{situation}; it returned {outcome.result!r:.60} as if it had finished normally. "
         "The CancelledError was swallowed.",
-        misconception="Catching CancelledError (with `except asyncio.CancelledError:` or "
-        "`except BaseException:`) and then returning or carrying on ends the task "
-        "normally, so whoever cancelled it can't tell that it stopped on request.",
+        misconception=f"{swallowed_by(seen.get('uses', {}))} and then returning or carrying "
+        "on ends the task normally, so whoever cancelled it can't tell that it stopped on "
+        "request.",
         next_step="Do the cleanup in `finally:`; if you do catch CancelledError, end that "
         "`except` block with a bare `raise`.",
     )
@@ -271,19 +308,19 @@ def judge_cancellation_propagates(seen):
 @pytest.mark.task(1)
 def test_closes_connection_when_cancelled(student, sim, conns):
     return judged(judge_closes_connection_when_cancelled,
-                  **cancelled_worker(student, sim, conns))
+                  **cancelled_worker(student, sim, conns), uses=student.uses("Exception"))
 
 
 def judge_closes_connection_when_cancelled(seen):
     outcome, conns = expect_cancel_on_the_timeline(seen), seen["conns"]
-    if outcome.error is not None:
-        raise outcome.error
+    expect_no_crash_before_cancel(outcome, seen["io"])
     if not conns:
         fail(f"`worker({JOBS!r})` never called `open_connection()` before it was "
              "cancelled, so there was nothing to close.",
              next_step="Get the connection from the provided `open_connection()`.")
     expect_all_closed(conns, situation=f"When it was cancelled {CANCEL_AT:g} s in "
-                      "(in the middle of sending j2)")
+                      "(in the middle of sending j2)",
+                      except_exception=seen["uses"].get("Exception", False))
 
 
 @pytest.mark.task(1)
@@ -293,8 +330,7 @@ def test_stops_promptly_when_cancelled(student, sim, conns):
 
 def judge_stops_promptly_when_cancelled(seen):
     outcome = expect_cancel_on_the_timeline(seen)
-    if outcome.error is not None:
-        raise outcome.error
+    expect_no_crash_before_cancel(outcome, seen["io"])
     late = new_jobs_started_after(seen["conns"], CANCEL_AT)
     if late:
         fail(
@@ -350,6 +386,15 @@ class Shutdown:
     not_cancelled: list[str] = field(default_factory=list)  # ended otherwise, or running
     started: float = 0.0  # loop time cancel_all was called
     took: float = 0.0
+    ended: dict[str, str] = field(default_factory=dict)  # name -> cancelled/returned/raised/running
+
+
+def how_it_ended(task: asyncio.Task) -> str:
+    if not task.done():
+        return "running"
+    if task.cancelled():
+        return "cancelled"
+    return "raised" if task.exception() is not None else "returned"
 
 
 def run_shutdown(sim, student, make_tasks, *, settle: float) -> Shutdown:
@@ -372,9 +417,7 @@ def run_shutdown(sim, student, make_tasks, *, settle: float) -> Shutdown:
         report.never_asked = [t.get_name() for t in tasks
                               if not t.done() and not t.cancelling()]
         report.not_cancelled = [t.get_name() for t in tasks if not t.cancelled()]
-        for task in tasks:  # retrieve errors so nothing is logged as "never retrieved"
-            if task.done() and not task.cancelled():
-                task.exception()
+        report.ended = {t.get_name(): how_it_ended(t) for t in tasks}  # retrieves errors
         return report
 
     return sim.run(scenario(), what="cancel_all")
@@ -391,30 +434,48 @@ def judged_shutdown(seen, delays: dict[str, float]) -> Shutdown:
     return report
 
 
-def expect_nothing_escaped(report: Shutdown, setup: str) -> None:
+def expect_nothing_escaped(report: Shutdown, setup: str, uses: dict) -> None:
     if report.escaped is None:
         return
     exc = report.escaped
     running = (f", and {len(report.still_running)} of the tasks were still running when it "
                "did") if report.still_running else ""
+    plain_gather = uses.get("gather") and not uses.get("return_exceptions")
     if isinstance(exc, asyncio.CancelledError):
-        fail(
-            f"{setup}, `cancel_all(tasks)` let a CancelledError escape{running}. To its "
-            "caller that looks as if cancel_all itself had been cancelled.",
-            misconception="`gather` without `return_exceptions=True` raises the first "
-            "exception from its tasks, and a cancelled task's CancelledError counts; it "
-            "also stops waiting for the others.",
-            next_step="Wait with `asyncio.gather(*tasks, return_exceptions=True)`: each "
-            "task's exception comes back as a value instead.",
-        )
-    fail(
-        f"{setup}, `cancel_all(tasks)` let {type(exc).__name__} ({exc}) escape{running}: "
-        "it came from the task that had already failed before cancel_all was called.",
-        misconception="`gather` without `return_exceptions=True` raises the first exception "
-        "any of its tasks ended with, instead of waiting for the rest.",
-        next_step="Wait with `asyncio.gather(*tasks, return_exceptions=True)` so each "
-        "task's outcome comes back as a value.",
-    )
+        what = (f"{setup}, `cancel_all(tasks)` let a CancelledError escape{running}. To its "
+                "caller that looks as if cancel_all itself had been cancelled.")
+        if plain_gather:
+            fail(what,
+                 misconception="`gather` without `return_exceptions=True` raises the first "
+                 "exception from its tasks, and a cancelled task's CancelledError counts; it "
+                 "also stops waiting for the others.",
+                 next_step="Wait with `asyncio.gather(*tasks, return_exceptions=True)`: each "
+                 "task's exception comes back as a value instead.")
+        fail(what,
+             misconception="Waiting on a task that ended cancelled (`await task`, or a "
+             "helper that passes its outcome on) raises that task's CancelledError in the "
+             "code that waits. CancelledError is a BaseException, so `except Exception:` "
+             "does not catch it.",
+             next_step="Collect each task's outcome as a value: "
+             "`asyncio.gather(*tasks, return_exceptions=True)`, `asyncio.wait(tasks)`, or "
+             "`except asyncio.CancelledError:` around each `await task`.")
+    what = (f"{setup}, `cancel_all(tasks)` let {type(exc).__name__} ({exc}) escape{running}: "
+            "it came from one of the tasks, which cancel_all should report, not raise.")
+    if plain_gather:
+        fail(what,
+             misconception="`gather` without `return_exceptions=True` raises the first "
+             "exception any of its tasks ended with, instead of waiting for the rest.",
+             next_step="Wait with `asyncio.gather(*tasks, return_exceptions=True)` so each "
+             "task's outcome comes back as a value.")
+    fail(what,
+         misconception="Waiting on a task that failed (`await task`, `task.result()`, or a "
+         "helper that passes its outcome on) raises the task's exception in the code that "
+         "waits.",
+         next_step="Collect each task's outcome as a value (`asyncio.gather(*tasks, "
+         "return_exceptions=True)` or `asyncio.wait(tasks)`), or catch around each wait.")
+
+
+ESCAPE_NAMES = ("gather", "return_exceptions")
 
 
 CLEANUPS = {"worker-a": 0.2, "worker-b": 0.3, "worker-c": 0.4}
@@ -433,14 +494,15 @@ def test_cancels_and_drains(student, sim):
                 for name in CLEANUPS]
 
     report = run_shutdown(sim, student, make_tasks, settle=0.5)
-    return judged(judge_cancels_and_drains, shutdown=vars(report), io=io)
+    return judged(judge_cancels_and_drains, shutdown=vars(report), io=io,
+                  uses=student.uses(*ESCAPE_NAMES))
 
 
 def judge_cancels_and_drains(seen):
     report = judged_shutdown(seen, DRAIN_DELAYS)
     call = "cancel_all(tasks)"
     setup = "With three running tasks whose cleanups take 0.2 s, 0.3 s and 0.4 s"
-    expect_nothing_escaped(report, setup)
+    expect_nothing_escaped(report, setup, seen["uses"])
     if report.never_asked:
         fail(
             f"{setup}, `{call}` returned without cancelling "
@@ -477,8 +539,38 @@ def judge_cancels_and_drains(seen):
         )
 
 
-COUNT_DELAYS = {"finished": 0.1, "failed": 0.2, "running-1": 40.0, "running-1 cleanup": 0.3,
-                "running-2": 41.0, "running-2 cleanup": 0.4}
+COUNT_DELAYS = {"finished": 0.1, "failed": 0.2,
+                "cancelled-earlier": 30.0, "cancelled-earlier cleanup": 0.15,
+                "running-1": 40.0, "running-1 cleanup": 0.3,
+                "running-2": 41.0, "running-2 cleanup": 0.4,
+                "stubborn": 42.0, "stubborn cleanup": 0.35,
+                "broken-cleanup": 43.0, "broken-cleanup cleanup": 0.45}
+CANCELLED_EARLIER_AT = 0.1  # the test cancels it itself, long before cancel_all is called
+ENDED_CANCELLED = ["cancelled-earlier", "running-1", "running-2"]
+COUNT_SETUP = ("With seven tasks: one already finished, one already failed, one already "
+               "cancelled, and four still running, of which one (stubborn) catches the "
+               "CancelledError and returns a value and one (broken-cleanup) raises "
+               "SourceFailed while it cleans up")
+
+
+async def stubborn_job(io: FakeIO, label: str, runs_for: float, cleanup: float) -> str:
+    """A test task that refuses cancellation: it cleans up and then returns normally."""
+    try:
+        await io.operation(label, runs_for)
+    except asyncio.CancelledError:
+        await io.operation(f"{label} cleanup", cleanup)
+    return label
+
+
+async def broken_cleanup_job(io: FakeIO, label: str, runs_for: float, cleanup: float) -> str:
+    """A test task whose cleanup fails, so it ends with that error instead of cancelled."""
+    try:
+        await io.operation(label, runs_for)
+    except asyncio.CancelledError:
+        await io.operation(f"{label} cleanup", cleanup,
+                           error=SourceFailed("the cleanup lost its connection"))
+        raise
+    return label
 
 
 @pytest.mark.task(2)
@@ -487,41 +579,57 @@ def test_counts_cancelled_tasks(student, sim):
     d = COUNT_DELAYS
 
     def make_tasks():
+        def task(job, name, *extra):
+            return asyncio.create_task(job(io, name, d[name], *extra), name=name)
+
+        earlier = task(long_job, "cancelled-earlier", d["cancelled-earlier cleanup"])
+        asyncio.get_running_loop().call_later(CANCELLED_EARLIER_AT, earlier.cancel)
         return [
-            asyncio.create_task(quick_job(io, "finished", d["finished"]), name="finished"),
-            asyncio.create_task(
-                quick_job(io, "failed", d["failed"], SourceFailed("the server hung up")),
-                name="failed"),
-            asyncio.create_task(long_job(io, "running-1", d["running-1"],
-                                         d["running-1 cleanup"]), name="running-1"),
-            asyncio.create_task(long_job(io, "running-2", d["running-2"],
-                                         d["running-2 cleanup"]), name="running-2"),
+            task(quick_job, "finished"),
+            task(quick_job, "failed", SourceFailed("the server hung up")),
+            earlier,
+            task(long_job, "running-1", d["running-1 cleanup"]),
+            task(long_job, "running-2", d["running-2 cleanup"]),
+            task(stubborn_job, "stubborn", d["stubborn cleanup"]),
+            task(broken_cleanup_job, "broken-cleanup", d["broken-cleanup cleanup"]),
         ]
 
     report = run_shutdown(sim, student, make_tasks, settle=0.5)
-    return judged(judge_counts_cancelled_tasks, shutdown=vars(report), io=io)
+    return judged(judge_counts_cancelled_tasks, shutdown=vars(report), io=io,
+                  uses=student.uses(*ESCAPE_NAMES))
 
 
 def judge_counts_cancelled_tasks(seen):
     report = judged_shutdown(seen, COUNT_DELAYS)
-    setup = ("With one task already finished, one already failed (SourceFailed) and two "
-             "still running")
-    expect_nothing_escaped(report, setup)
-    returned = report.returned
-    if same_value(returned, 2):
+    expect_nothing_escaped(report, COUNT_SETUP, seen["uses"])
+    returned, expected = report.returned, len(ENDED_CANCELLED)
+    if same_value(returned, expected) and not report.still_running:
         return
-    if same_value(returned, 4):
-        why = ("You counted every task, but two of them had already ended before "
-               "cancel_all was called.")
-    elif same_value(returned, 3):
-        why = ("You counted the failed task as cancelled: its exception is a "
-               "SourceFailed, not a CancelledError.")
-    else:
-        why = "Only the two running tasks ended up cancelled."
+    call = f"`cancel_all(tasks)` returned {returned!r:.60}"
+    if report.still_running:
+        fail(f"{COUNT_SETUP}, {call} while {', '.join(report.still_running)} were still "
+             "running, so it could not yet know how they would end.",
+             misconception="`task.cancel()` only asks; whether a task ends cancelled is "
+             "known only once it has finished (it may refuse, or fail in its cleanup).",
+             next_step="Wait for every task first, then count the ones for which "
+             "`task.cancelled()` is true.")
+    why = {
+        7: "You counted every task, but three of them did not end cancelled.",
+        5: "You counted every task that ended with an exception, but failed and "
+           "broken-cleanup ended with SourceFailed, not a CancelledError.",
+        4: "You counted the tasks that were still running when you cancelled them (what "
+           "`cancel()` returning True tells you), but a cancel is only a request: "
+           "stubborn refused it and broken-cleanup failed instead, while "
+           "cancelled-earlier, already cancelled, counts.",
+        2: "You left out cancelled-earlier: it was cancelled before cancel_all was "
+           "called, and it ended cancelled all the same.",
+        3: "",
+    }.get(returned if type(returned) is int else None,
+          "Count how each task ended, after all of them have finished.")
     fail(
-        f"{setup}, `cancel_all(tasks)` returned {returned!r:.60}, but 2 of the tasks "
-        "ended cancelled.",
-        misconception=f"{why} Count the tasks that ended cancelled: `task.cancelled()`, "
-        "or the CancelledError values among gather's results.",
+        f"{COUNT_SETUP}, {call}, but {expected} of the tasks ended cancelled "
+        f"({', '.join(ENDED_CANCELLED)}).",
+        misconception=f"{why} What counts is how each task ended: `task.cancelled()` "
+        "after waiting, or the CancelledError values among gather's results.",
         next_step="After waiting, count with `sum(task.cancelled() for task in tasks)`.",
     )
