@@ -151,9 +151,10 @@ def test_grade_grades_the_stub_to_zero_and_the_solution_to_full(release: Path,
     assert not (work / "solutions").exists()  # a release made without unlocking
 
 
-def test_verify_bulk_and_release_refuse_in_one_line(release: Path, tmp_path: Path) -> None:
+def test_instructor_commands_refuse_in_one_line(release: Path, tmp_path: Path) -> None:
     for args in (["verify"], ["bulk", str(tmp_path), "--out", str(tmp_path / "r")],
-                 ["release", str(tmp_path / "again")]):
+                 ["release", str(tmp_path / "again")],
+                 ["autograder", "gradescope", "--out", str(tmp_path / "upload.zip")]):
         done = _grade(release, *args)
         assert done.returncode == 2, (args, done.stderr)
         lines = done.stderr.strip().splitlines()
