@@ -480,7 +480,6 @@ def submit_command(out: Path | None, with_progress: bool, db: Path | None) -> No
         click.echo("Every exercise file differs from its stub.")
 
 
-
 @main.group("autograder")
 def autograder_group() -> None:
     """Build what a grading platform runs: Gradescope, GitHub Classroom, PrairieLearn,
