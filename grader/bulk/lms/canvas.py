@@ -94,7 +94,9 @@ def gradebook(results: ClassResults, identities: Mapping[str, Identity],
                      *(str(c.points) for c in columns)]]
     with_id = 0
     for student, person in zip(results.students, people, strict=True):
+        # Canvas user ids are numbers; a Moodle participant id or "Participant 7" is not one
         canvas_id = person.lms_id if person.lms in ("", "canvas") else ""
+        canvas_id = canvas_id if canvas_id.isdigit() else ""
         with_id += bool(canvas_id)
         row = [text_cell(person.name or student.student), canvas_id]
         if sis_user:
