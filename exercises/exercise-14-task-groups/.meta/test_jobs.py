@@ -7,6 +7,8 @@ operations), where no student code runs. Only the judges' conditions earn points
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from grader.suite import (
@@ -91,13 +93,19 @@ def _holds_like(error: BaseException | None, kind: type, message: str) -> bool:
 
 
 def late_jobs(io, names: list[str], moment: float) -> list[str]:
-    """How each job that was not cancelled at ``moment`` carried on, in plain words."""
+    """How each job still running at ``moment`` but not cancelled then carried on.
+
+    A job that had already ended, or had not started, owed nothing at that moment: a
+    batch run one job after another is a different mistake, with its own check.
+    """
     late = []
     for name in names:
         found = io.calls(name)
         if not found:
             continue
         op = found[0]
+        if op.start > moment + 1e-6 or (op.end is not None and op.end < moment - 1e-6):
+            continue
         if op.outcome == "cancelled" and op.end is not None and abs(op.end - moment) < 1e-6:
             continue
         if op.end is None:
@@ -109,15 +117,70 @@ def late_jobs(io, names: list[str], moment: float) -> list[str]:
     return late
 
 
+def failed_at(io, name: str) -> float | None:
+    """When the job set to fail really failed (None if it never ran to its failure)."""
+    ends = [op.end for op in io.calls(name) if op.outcome == "error" and op.end is not None]
+    return ends[0] if ends else None
+
+
+def unfinished_kind(item) -> str | None:
+    """'task' or 'coroutine' for a handle where a result belongs (live, or as observed)."""
+    kind = type(item).__name__
+    if kind in ("Task", "TaskRecord", "Future"):
+        return "task"
+    text = getattr(item, "text", None) if kind == "Repr" else None
+    if kind == "coroutine" or (isinstance(text, str) and text.startswith("<coroutine")):
+        return "coroutine"
+    return None
+
+
+def expect_results_not_awaitables(results, *, call: str) -> None:
+    """A list of tasks or coroutines where results belong: a forgotten .result() or await."""
+    if not isinstance(results, list):
+        return
+    kinds = [k for k in map(unfinished_kind, results) if k]
+    if kinds:
+        fail(
+            f"Called `{call}`; it returned {len(kinds)} {kinds[0]} object(s) where the "
+            "jobs' results (strings such as 'a done') belong.",
+            misconception="A task (or coroutine) is a handle on a job, not the job's "
+            "result; the value it produced has to be taken out of it.",
+            next_step="After the `async with` block, return `[task.result() for task in "
+            "tasks]`.",
+        )
+
+
+def expect_started_together(seen, *, call: str) -> None:
+    """Jobs that each started only when the previous one had ended were run in turn."""
+    ops = sorted(seen["io"].operations, key=lambda op: op.start)
+    if len(ops) < 2 or seen["sim"].elapsed <= 1.2:
+        return
+    if all(b.start >= a.end - 1e-6 for a, b in itertools.pairwise(ops)
+           if a.end is not None):
+        starts = ", ".join(f"'{op.label}' at {op.start:.1f} s" for op in ops)
+        made = "`group.create_task`" if seen["uses"].get("TaskGroup") else "`create_task`"
+        fail(
+            f"`{call}` took {seen['sim'].elapsed:.1f} s of simulated time: each job started "
+            f"only when the previous one had ended ({starts}).",
+            misconception="Whatever waits for one job to end before the next is started "
+            f"(`await run_job(...)` in a loop, or awaiting each task as soon as {made} "
+            "returns it) runs the jobs one after another.",
+            next_step="Create every task first; collect the results after the "
+            "`async with` block (or after all are started).",
+        )
+
+
 @pytest.mark.task(1)
 def test_jobs_run_together(student, sim):
     jobs = install(student, sim, DELAYS)
     results = sim.run(student.run_all(["a", "b", "c"]), what="run_all")
-    return judged(judge_jobs_run_together, results=results, sim=sim, io=jobs.io)
+    return judged(judge_jobs_run_together, results=results, sim=sim, io=jobs.io,
+                  uses=student.uses("TaskGroup"))
 
 
 def judge_jobs_run_together(seen):
     jobs_seen(seen, DELAYS)
+    expect_results_not_awaitables(seen["results"], call="run_all(['a', 'b', 'c'])")
     expect_equal(
         seen["results"], [Jobs.result(n) for n in "abc"], call="run_all(['a', 'b', 'c'])",
         misconception="The results should follow the order of the names, whatever order "
@@ -125,6 +188,7 @@ def judge_jobs_run_together(seen):
         next_step="Keep the tasks in a list in the order you created them and read "
         "`task.result()` from each after the `async with` block.",
     )
+    expect_started_together(seen, call="run_all(['a', 'b', 'c'])")
     expect_elapsed_at_most(seen["sim"], 1.2, what="run_all(['a', 'b', 'c'])")
     expect_no_pending_tasks(seen["sim"], what="run_all")
 
@@ -140,7 +204,31 @@ def test_failure_cancels_the_rest(student, sim):
     if raised is not None and not holds(raised, error):
         raise raised  # an error of the student's own: the usual report explains it
     return judged(judge_failure_cancels_the_rest, result=result, raised=raised, sim=sim,
-                  io=jobs.io)
+                  io=jobs.io, uses=student.uses(*STARTERS))
+
+
+STARTERS = ("TaskGroup", "gather", "create_task", "ensure_future", "wait", "as_completed")
+
+
+def starters_misconception(uses: dict) -> str:
+    """Why the other jobs outlived the failure, naming only what the student wrote."""
+    alone = [name for name in ("gather", "wait", "as_completed") if uses.get(name)]
+    loose = uses.get("create_task") or uses.get("ensure_future")
+    if alone:
+        why = (f"`asyncio.{alone[0]}` reports the first failure but leaves the other "
+               "tasks running: nobody stops them and nobody waits for them.")
+    elif loose:
+        why = ("A task started with `asyncio.create_task` (or `ensure_future`) belongs "
+               "to nobody: an error elsewhere, or the end of the function that started "
+               "it, leaves it running.")
+    else:
+        why = "Jobs that nothing owns are not stopped when another job fails."
+    if uses.get("TaskGroup"):
+        why += (" A TaskGroup cancels the rest when one fails, but only the tasks made "
+                "with the group's own `create_task`, even inside its `async with` block.")
+    else:
+        why += " A TaskGroup cancels all its other tasks as soon as one fails."
+    return why
 
 
 def judge_failure_cancels_the_rest(seen):
@@ -154,15 +242,14 @@ def judge_failure_cancels_the_rest(seen):
             next_step="Don't catch the error in run_all; the TaskGroup raises it for you.",
         )
     holds_like(raised, ValueError, BAD_INPUT)
-    late = late_jobs(io, ["a", "c"], FAIL_AT)
+    moment = failed_at(io, "b")
+    late = late_jobs(io, ["a", "c"], FAIL_AT if moment is None else moment)
     if late:
+        when = FAIL_AT if moment is None else moment
         fail(
-            f"Called `{call}`: 'b' failed at {FAIL_AT} s, but the other jobs were not "
+            f"Called `{call}`: 'b' failed at {when:.1f} s, but the other jobs were not "
             f"cancelled when it failed: {'; '.join(late)}.",
-            misconception="`asyncio.gather` (or awaiting tasks one by one) reports the "
-            "first failure but leaves the other tasks running: nobody stops them and "
-            "nobody waits for them. A TaskGroup cancels its other tasks as soon as one "
-            "fails, but only the tasks created with the group's own `create_task`.",
+            misconception=starters_misconception(seen["uses"]),
             next_step="Create every job with `group.create_task(...)` inside "
             "`async with asyncio.TaskGroup() as group:`.",
         )
@@ -185,20 +272,34 @@ def test_cancelling_stops_every_job(student, sim):
     outcome = run_and_cancel(sim, lambda: student.run_all(["a", "c", "d"]), after=CANCEL_AT)
     if outcome.error is not None and not jobs.io.operations:
         raise outcome.error
-    return judged(judge_cancelling_stops_every_job, sim=sim, io=jobs.io)
+    return judged(judge_cancelling_stops_every_job, sim=sim, io=jobs.io, outcome=outcome,
+                  uses=student.uses(*STARTERS))
+
+
+CANCEL_CALL = f"run_all(['a', 'c', 'd']) was cancelled at {CANCEL_AT} s"
 
 
 def judge_cancelling_stops_every_job(seen):
     late = late_jobs(jobs_seen(seen, DELAYS), ["a", "c", "d"], CANCEL_AT)
     if late:
         fail(
-            f"run_all(['a', 'c', 'd']) was cancelled at {CANCEL_AT} s, but its jobs were "
-            f"not cancelled with it: {'; '.join(late)}.",
-            misconception="A task started with `asyncio.create_task` belongs to nobody: "
-            "cancelling the function that started it leaves it running, even when it "
-            "was created inside an `async with TaskGroup()` block. Only tasks made with "
-            "the group's own `create_task` are cancelled along with their owner.",
+            f"{CANCEL_CALL}, but its jobs were not cancelled with it: {'; '.join(late)}.",
+            misconception=starters_misconception(seen["uses"]),
             next_step="Create every job with `group.create_task(...)`.",
+        )
+    outcome = seen["outcome"]
+    if not outcome.cancelled:
+        ended = (f"raised {type(outcome.error).__name__}" if outcome.error is not None
+                 else f"returned {outcome.result!r:.80}")
+        fail(
+            f"{CANCEL_CALL}: its jobs stopped, but run_all itself {ended} instead of "
+            "ending cancelled, so the caller believes it finished normally.",
+            misconception="Cancellation is a request from the caller, delivered as "
+            "`CancelledError`: code that catches it (an `except asyncio.CancelledError`, "
+            "or `except BaseException`) and carries on hides the request from the one "
+            "who made it. Clean up if you must, then let it propagate.",
+            next_step="Don't catch `CancelledError` in run_all; if you catch it to clean "
+            "up, end the handler with a bare `raise`.",
         )
     expect_no_pending_tasks(seen["sim"], what="run_all")
 
