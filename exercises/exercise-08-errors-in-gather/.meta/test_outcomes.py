@@ -9,13 +9,16 @@ delays), where no student code runs. Only the judges' conditions earn points.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 
 import pytest
 
 from grader.suite import (
     FakeIO,
+    Repr,
     SourceFailed,
+    expect_all_awaited,
     expect_elapsed_at_most,
     expect_equal,
     fail,
@@ -46,15 +49,65 @@ def situation(sources: list[str], failing: str) -> str:
 # -- task 1: split_results ------------------------------------------------------------
 
 
+SPLIT_NAMES = ("gather", "return_exceptions", "TaskGroup")
+
+
 def run_split(student, sim, sources: list[str]) -> dict:
     """Call split_results: what it returned, or the fetches' failure it let escape."""
+    uses = student.uses(*SPLIT_NAMES)
     try:
         result = sim.run(student.split_results(list(sources)), what="split_results")
     except (*FAKE_ERRORS, BaseExceptionGroup) as exc:
         if not all(isinstance(leaf, FAKE_ERRORS) for leaf in leaves(exc)):
             raise
-        return {"raised": exc, "result": None}
-    return {"raised": None, "result": result}
+        return {"raised": exc, "result": None, "uses": uses, "sim": sim}
+    return {"raised": None, "result": result, "uses": uses, "sim": sim}
+
+
+def escaped_failure_why(uses: dict, exc: BaseException) -> dict:
+    """Why a fetch's failure left split_results, from the constructs the student wrote."""
+    if uses.get("TaskGroup") and isinstance(exc, BaseExceptionGroup):
+        return dict(
+            misconception="A TaskGroup is all-or-nothing: when one of its tasks fails it "
+            "cancels the others and raises an ExceptionGroup, so the results of the "
+            "fetches that worked never reach you. That is task 2's behaviour, not task 1's.",
+            next_step="Turn each failure into a value: gather with "
+            "`return_exceptions=True`, or a small wrapper coroutine that catches the "
+            "fetch's exception and returns it.")
+    if uses.get("gather") and not uses.get("return_exceptions"):
+        return dict(
+            misconception="By default gather raises the first exception from its tasks; "
+            "the results of the tasks that worked are never returned to you.",
+            next_step="Use `asyncio.gather(..., return_exceptions=True)` so that each "
+            "failure comes back as a value in its slot.")
+    return dict(
+        misconception="Awaiting a fetch that fails (directly, or through its task) raises "
+        "its exception right there, which ends split_results unless something catches it "
+        "around that one await.",
+        next_step="Turn each failure into a value: `asyncio.gather(..., "
+        "return_exceptions=True)`, or catch around each await and keep the exception.")
+
+
+UNAWAITED_TYPES = {"coroutine", "Task", "Future", "_GatheringFuture"}
+
+
+def type_name(value: object) -> str:
+    """A value's type name, whether it is live or came back as a ``Repr``."""
+    return value.type_name if isinstance(value, Repr) else type(value).__name__
+
+
+def expect_values_awaited(who: str, values: list) -> None:
+    """A coroutine or future among the results: an ``await`` is missing, say so first."""
+    pending = [v for v in values if type_name(v) in UNAWAITED_TYPES]
+    if pending:
+        kind = type_name(pending[0]).strip("_")
+        named = re.match(r"<coroutine object (?:\w+\.)*(\w+) at ", repr(pending[0]))
+        made_by = f" made by `{named.group(1)}(...)`" if named else ""
+        fail(f"{who} returned a {kind} object{made_by} where a fetched result belongs: "
+             "something was never awaited.",
+             misconception="Calling an `async def` function (or gather) only builds a "
+             "coroutine or future; its result exists only once it has been awaited.",
+             next_step="Put `await` in front of the call whose result you keep.")
 
 
 def split_parts(seen, who: str) -> tuple[list, list]:
@@ -64,17 +117,18 @@ def split_parts(seen, who: str) -> tuple[list, list]:
         fail(
             f"{who} raised {type(exc).__name__} ({exc}) instead of returning: one "
             "failing fetch sank the whole call, and the results of the others were lost.",
-            misconception="By default gather raises the first exception from its tasks; "
-            "the results of the tasks that worked are never returned to you.",
-            next_step="Use `asyncio.gather(..., return_exceptions=True)` so that each "
-            "failure comes back as a value in its slot.",
+            **escaped_failure_why(seen.get("uses", {}), exc),
         )
+    if type_name(result) in UNAWAITED_TYPES:
+        expect_values_awaited(who, [result])
     if not (isinstance(result, tuple | list) and len(result) == 2
             and all(isinstance(part, tuple | list) for part in result)):
         fail(f"{who} returned {result!r:.120}, but it should return a pair of lists: "
              "`(successes, failures)`.",
              next_step="End with `return successes, failures`.")
     successes, failures = result
+    expect_values_awaited(who, [*successes, *failures])
+    expect_all_awaited(seen["sim"], what=who)
     return list(successes), [tuple(f) if isinstance(f, list) else f for f in failures]
 
 
@@ -189,7 +243,9 @@ def judge_keeps_input_order(seen):
             "`zip(sources, outcomes)` and don't sort.",
         )
     fail(f"{who} returned {(successes, failures)!r:.200}, but {expected!r} was expected.",
-         misconception="Each list should hold the right items in the order of the input.",
+         misconception="The successes are the results of the fetches that worked, the "
+         "failures one (source, type name) pair per fetch that raised, both following the "
+         "sources.",
          next_step="Walk `zip(sources, outcomes)` and sort each outcome into its list.")
 
 
@@ -260,11 +316,11 @@ def impossible(why: str) -> None:
     raise ValueError(f"observations no honest run produces: {why}")
 
 
-def judged_attempt(seen) -> Attempt:
+def judged_attempt(seen, delays: dict[str, float] = FAIL_FAST) -> Attempt:
     """The attempt, once the fetches took this suite's delays and agree with its facts."""
     report, io = Attempt(**seen["attempt"]), seen["io"]
     for op in io.operations:
-        if op.delay != FAIL_FAST.get(op.label):
+        if op.delay != delays.get(op.label):
             impossible(f"fetch {op.label!r} was told {op.delay} s")
         # Still running when the call ended: it ends later, or in the loop's last round.
         running = op.end is None or op.end > report.ended_at + 1e-9
@@ -276,24 +332,49 @@ def judged_attempt(seen) -> Attempt:
     return report
 
 
+# Seven sources finishing in neither input nor alphabetical order: results gathered in
+# completion order, or read from asyncio.wait's unordered `done` set, come out scrambled.
+ALL_SUCCEED = {"north": 0.45, "east": 0.95, "south": 0.3, "west": 0.7, "up": 0.55,
+               "down": 0.85, "centre": 0.6}
+ALL_SUCCEED_CALL = f"fetch_all_or_fail({list(ALL_SUCCEED)!r})"
+
+
 @pytest.mark.task(2)
 def test_returns_everything_when_all_succeed(student, sim):
-    io = make_io(sim, student, FAIL_FAST)
-    report = attempt(student, sim, io, ["a", "b", "c"])
+    io = make_io(sim, student, ALL_SUCCEED)
+    report = attempt(student, sim, io, list(ALL_SUCCEED))
     return judged(judge_returns_everything_when_all_succeed, attempt=vars(report), io=io,
-                  sim=sim)
+                  sim=sim, uses=student.uses("wait", "as_completed"))
 
 
 def judge_returns_everything_when_all_succeed(seen):
-    report = judged_attempt(seen)
+    report = judged_attempt(seen, ALL_SUCCEED)
     if report.raised is not None:
         raise report.raised
-    expect_equal(report.returned, [FakeIO.expected(s) for s in "abc"],
-                 call="fetch_all_or_fail(['a', 'b', 'c'])",
+    expected = [FakeIO.expected(s) for s in ALL_SUCCEED]
+    returned = report.returned
+    if isinstance(returned, list | tuple):
+        expect_values_awaited(f"`{ALL_SUCCEED_CALL}`", list(returned))
+    elif type_name(returned) in UNAWAITED_TYPES:
+        expect_values_awaited(f"`{ALL_SUCCEED_CALL}`", [returned])
+    if (isinstance(returned, list) and not same_value(returned, expected)
+            and sorted(map(repr, returned)) == sorted(map(repr, expected))):
+        uses = seen["uses"]
+        cause = ("`asyncio.wait` returns its `done` tasks as a set, which has no order"
+                 if uses.get("wait") else
+                 "`asyncio.as_completed` hands results over as they finish"
+                 if uses.get("as_completed") else
+                 "Results collected as they finish come in completion order")
+        fail(f"`{ALL_SUCCEED_CALL}` returned the right results in another order: "
+             f"{returned!r}.",
+             misconception=f"{cause}; the answer must follow the order of the sources.",
+             next_step="Keep your tasks in a list in the order of the sources and read "
+             "`task.result()` from that list (or use the list gather returns).")
+    expect_equal(returned, expected, call=ALL_SUCCEED_CALL,
                  misconception="When every fetch works, the answer is every result, in "
                  "the order of the sources.",
                  next_step="Return the list gather gives you.")
-    expect_elapsed_at_most(seen["sim"], 1.2, what="fetch_all_or_fail(['a', 'b', 'c'])")
+    expect_elapsed_at_most(seen["sim"], 1.2, what=ALL_SUCCEED_CALL)
 
 
 @pytest.mark.task(2)
@@ -310,6 +391,19 @@ def judge_raises_the_failure(seen):
             misconception="Catching the exception and returning partial (or empty) data "
             "hides the failure; this function promises all the results or an error.",
             next_step="After tidying up, re-raise with a bare `raise`.",
+        )
+    if not any(isinstance(leaf, SourceFailed) for leaf in leaves(report.raised)) and any(
+            isinstance(leaf, asyncio.CancelledError) for leaf in leaves(report.raised)):
+        fail(
+            f"{WHO_FAILS} raised CancelledError instead of the SourceFailed that the "
+            "fetch of 'b' raised: nobody cancelled fetch_all_or_fail itself, so this is "
+            "the CancelledError of a fetch it cancelled, read back from that task.",
+            misconception="After you cancel the other fetches, awaiting one of them or "
+            "calling its `result()` raises its CancelledError; the error to report is the "
+            "fetch that failed.",
+            next_step="Raise the exception of the task that failed (from `done`, or "
+            "`task.exception()` of a task that is not `cancelled()`), or keep the one you "
+            "caught and re-raise it after tidying up.",
         )
     if not any(isinstance(leaf, SourceFailed) for leaf in leaves(report.raised)):
         fail(
@@ -341,7 +435,24 @@ def judge_fails_fast(seen):
 
 @pytest.mark.task(2)
 def test_leaves_nothing_running(student, sim):
-    return judged(judge_leaves_nothing_running, **fail_fast_attempt(student, sim))
+    return judged(judge_leaves_nothing_running, **fail_fast_attempt(student, sim),
+                  uses=student.uses("gather", "wait", "as_completed"))
+
+
+def left_running_why(uses: dict) -> str:
+    """Why the other fetches were still running, naming only what the student wrote."""
+    found = [text for name, text in (
+        ("gather", "when gather raises the first exception it does not stop its other "
+         "tasks"),
+        ("wait", "`asyncio.wait` returns the unfinished tasks in `pending` and leaves "
+         "them running"),
+        ("as_completed", "leaving the `as_completed` loop early does not stop the tasks "
+         "it had not handed over yet"),
+    ) if uses.get(name)]
+    if not found:
+        return ("A task keeps running after the code that awaited something else gave up: "
+                "nothing stops it for you.")
+    return f"{'; '.join(found).capitalize()}: they keep running in the background."
 
 
 def judge_leaves_nothing_running(seen):
@@ -363,8 +474,7 @@ def judge_leaves_nothing_running(seen):
         )
     fail(
         f"{what} Nobody will wait for them or see their errors.",
-        misconception="When gather raises the first exception it does not stop the other "
-        "tasks: they keep running in the background.",
+        misconception=left_running_why(seen["uses"]),
         next_step="On failure, cancel the remaining tasks and await them "
         "(`await asyncio.gather(*tasks, return_exceptions=True)`) before re-raising, or "
         "use an `asyncio.TaskGroup`, which does both.",
