@@ -47,6 +47,7 @@ class FakeHandle:
         self.open = False
         self.opened_at: float | None = None
         self.closed_at: float | None = None
+        self.disconnect_started_at: float | None = None
 
     def __repr__(self) -> str:
         return handle_text(vars(self))
@@ -60,7 +61,8 @@ def handle_text(handle: dict) -> str:
 def handle_facts(db) -> list[dict]:
     """The connections connect() handed out, as plain facts, in the order they opened."""
     return [{"url": h.url, "number": h.number, "opened_at": h.opened_at,
-             "closed_at": h.closed_at} for h in db.handles]
+             "closed_at": h.closed_at, "disconnect_started_at": h.disconnect_started_at}
+            for h in db.handles]
 
 
 def not_a_handle(name: str, value) -> str:
@@ -72,13 +74,30 @@ def not_a_handle(name: str, value) -> str:
 
 
 class FakeDatabase:
-    """Instrumented connect / disconnect / run_query for one check."""
+    """Instrumented connect / disconnect / run_query for one check.
+
+    connect and disconnect are plain functions returning coroutines, so a call that is
+    never awaited is counted here (calls minus bodies started), not only when Python's
+    "never awaited" warning happens to fire: a coroutine the student keeps a reference to
+    (``self.handle = connect(url)``) never warns while the check runs.
+    """
 
     def __init__(self, sim):
         self.io = FakeIO(sim)
         self.handles: list[FakeHandle] = []
+        self.calls = {"connect": 0, "disconnect": 0}
+        self.started = {"connect": 0, "disconnect": 0}
 
-    async def connect(self, url):
+    def connect(self, url):
+        self.calls["connect"] += 1
+        return self._connect(url)
+
+    def disconnect(self, handle):
+        self.calls["disconnect"] += 1
+        return self._disconnect(handle)
+
+    async def _connect(self, url):
+        self.started["connect"] += 1
         handle = FakeHandle(url, len(self.handles) + 1)
         await self.io.operation(f"connect({url!r})", CONNECT_DELAY)
         handle.open = True
@@ -86,9 +105,14 @@ class FakeDatabase:
         self.handles.append(handle)
         return handle
 
-    async def disconnect(self, handle):
+    async def _disconnect(self, handle):
+        self.started["disconnect"] += 1
+        if inspect.iscoroutine(handle):
+            handle.close()  # connect() never awaited: judged from the counts, not a crash
+            return
         if not isinstance(handle, FakeHandle):
             raise TypeError(not_a_handle("disconnect", handle))
+        handle.disconnect_started_at = asyncio.get_running_loop().time()
         await self.io.operation("disconnect()", DISCONNECT_DELAY)
         handle.open = False
         handle.closed_at = asyncio.get_running_loop().time()
@@ -100,6 +124,10 @@ class FakeDatabase:
             raise ConnectionError(f"run_query needs an open connection, but {handle!r} is closed")
         return await self.io.operation(f"run_query({sql!r})", QUERY_DELAY, result=[(1,)])
 
+    def unawaited(self) -> dict[str, int]:
+        """How many connect() / disconnect() calls never started running."""
+        return {name: self.calls[name] - self.started[name] for name in self.calls}
+
 
 def kind_of(label: str) -> str:
     """'connect', 'disconnect' or 'run_query': the fake's operation, whatever the arguments."""
@@ -110,8 +138,8 @@ DELAYS = {"connect": CONNECT_DELAY, "disconnect": DISCONNECT_DELAY, "run_query":
 
 
 # Never-awaited warnings name the coroutine by its qualname: keep the student's names.
-FakeDatabase.connect.__qualname__ = "connect"
-FakeDatabase.disconnect.__qualname__ = "disconnect"
+FakeDatabase._connect.__qualname__ = "connect"
+FakeDatabase._disconnect.__qualname__ = "disconnect"
 FakeDatabase.run_query.__qualname__ = "run_query"
 
 
@@ -158,7 +186,8 @@ def expect_on_the_timeline(seen) -> None:
         impossible("handles opened when no connect() finished")
     if any(h["closed_at"] not in (None, *ends["disconnect"]) for h in seen["handles"]):
         impossible("a handle closed when no disconnect() finished")
-    moments = [v for k, v in seen["block"].items() if k.endswith("_at")]
+    moments = [v for block in (seen["block"], seen.get("cancelled") or {})
+               for k, v in block.items() if k.endswith("_at")]
     if any(not sim.started - 1e-9 <= t <= sim.started + sim.elapsed + 1e-9 for t in moments):
         impossible(f"the block's moments {moments} lie outside the run")
 
@@ -169,8 +198,8 @@ def the_handle(seen, call: str) -> dict:
     if seen["handles"]:
         return seen["handles"][0]
     dropped = dropped_coroutine(seen["sim"], "connect")
-    if dropped:
-        where = short_where(dropped.where)
+    if dropped or seen["unawaited"]["connect"]:
+        where = short_where(dropped.where) if dropped else ""
         fail(
             f"`{call}` called connect(){where} but never awaited it, so no connection was "
             "ever opened.",
@@ -185,15 +214,15 @@ def the_handle(seen, call: str) -> dict:
 
 
 def expect_closed(seen, handle: dict, *, call: str, situation: str, cleanup: str,
-                  raised: bool) -> None:
+                  raised: bool, block: str = "block", cancelled: bool = False) -> None:
     """Fail with a diagnosis unless ``handle`` was closed by the time the block was left."""
-    exited_at = seen["block"]["exited_at"]
+    exited_at = seen[block]["exited_at"]
     if handle["closed_at"] is not None and handle["closed_at"] <= exited_at + 1e-9:
         return
     left = f"When `{call}` {situation}, the connection was still open afterwards"
     dropped = dropped_coroutine(seen["sim"], "disconnect")
-    if dropped:
-        where = short_where(dropped.where)
+    if handle["disconnect_started_at"] is None and (dropped or seen["unawaited"]["disconnect"]):
+        where = short_where(dropped.where) if dropped else ""
         fail(
             f"{left}: {cleanup} called disconnect(){where} but never awaited it, so the close "
             "never ran.",
@@ -202,13 +231,29 @@ def expect_closed(seen, handle: dict, *, call: str, situation: str, cleanup: str
             "never awaited').",
             next_step="Write `await disconnect(...)`.",
         )
-    if seen["io"].calls("disconnect()"):
+    if handle["disconnect_started_at"] is not None:
         fail(
             f"{left}: the block ended at t={secs(exited_at)} while disconnect() was still "
             "in progress; it ran in the background instead of being awaited.",
             misconception="Code after `async with` may assume the resource is released; "
             "that is only true if the cleanup is awaited inside the exit.",
             next_step="`await disconnect(...)` directly instead of starting a task for it.",
+        )
+    if cancelled:
+        caught = ("Your `except Exception:` never sees it: CancelledError is a "
+                  "BaseException, not an Exception, so cleanup placed there (or after the "
+                  "`yield`) is skipped."
+                  if seen["uses"].get("Exception") else
+                  "It is a BaseException, not an Exception, so only a `finally:` block (or "
+                  "an `except BaseException:` that re-raises) still runs on the way out.")
+        fail(
+            f"{left}: {cleanup} did not close it when the task running the block was "
+            "cancelled.",
+            misconception="Cancelling a task raises CancelledError at the `await` it is "
+            f"paused at, inside the block, and it leaves the block like any error. {caught}",
+            next_step="Close in `finally:` (for the generator: `try: yield handle` then "
+            "`finally: await disconnect(handle)`; for the class: unconditionally in "
+            "__aexit__).",
         )
     if cleanup == "open_database" and raised:
         fail(
@@ -231,16 +276,58 @@ def expect_closed(seen, handle: dict, *, call: str, situation: str, cleanup: str
     )
 
 
+# A block cancelled while it waits: after the connect (0.3 s), halfway through the body.
+CANCEL_AFTER = CONNECT_DELAY + BODY_DELAY / 2
+
+
+async def cancelled_block(enter, record: dict) -> None:
+    """Run ``async with enter():`` in a task and cancel it in the middle of the body."""
+
+    async def body():
+        async with enter():
+            record["entered_at"] = now()
+            await asyncio.sleep(BODY_DELAY)
+
+    task = asyncio.create_task(body())
+    await asyncio.sleep(CANCEL_AFTER)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        record["ended_cancelled"] = True
+    except QueryFailed:
+        pass
+    record["exited_at"] = now()
+
+
+def expect_closed_when_cancelled(seen, *, call: str, cleanup: str) -> None:
+    """The second connection, opened by the cancelled block, was closed too."""
+    handles = seen["handles"]
+    if len(handles) < 2:
+        fail(f"When `{call}` ran a second time, in a task that was then cancelled, it "
+             "never opened its connection.",
+             next_step="Your setup should `await connect(url)` every time it is entered.")
+    expect_closed(seen, handles[1], call=call, situation="was cancelled in the middle of "
+                  "the block", cleanup=cleanup, raised=True, block="cancelled",
+                  cancelled=True)
+
+
 # -- task 1: the class --------------------------------------------------------------------
 
 
-def observations(block: dict, sim, db) -> dict:
-    return {"block": block, "handles": handle_facts(db), "io": db.io, "sim": sim}
+def observations(block: dict, sim, db, *, cancelled: dict | None = None,
+                 uses: dict | None = None) -> dict:
+    return {"block": block, "cancelled": cancelled, "handles": handle_facts(db),
+            "unawaited": db.unawaited(), "uses": uses or {}, "io": db.io, "sim": sim}
 
 
-def run_class_block(student, sim, db, *, raise_inside: bool) -> dict:
-    """Enter the student's class, spend some time in the body, maybe raise; report."""
+def run_class_block(student, sim, db, *, raise_inside: bool, then_cancel: bool = False) -> dict:
+    """Enter the student's class, spend some time in the body, maybe raise; report.
+
+    With ``then_cancel``, a second block follows in a task cancelled mid-body.
+    """
     block: dict = {"escaped": False}
+    cancelled: dict | None = {"ended_cancelled": False} if then_cancel else None
 
     async def scenario():
         manager = student.AsyncDatabaseConnection(URL)
@@ -253,9 +340,12 @@ def run_class_block(student, sim, db, *, raise_inside: bool) -> dict:
         except QueryFailed:
             block["escaped"] = True
         block["exited_at"] = now()
+        if cancelled is not None:
+            await cancelled_block(lambda: student.AsyncDatabaseConnection(URL), cancelled)
 
     sim.run(scenario(), what="AsyncDatabaseConnection")
-    return observations(block, sim, db)
+    return observations(block, sim, db, cancelled=cancelled,
+                        uses=student.uses("Exception", "BaseException"))
 
 
 @pytest.mark.task(1)
@@ -274,7 +364,8 @@ def test_enter_returns_connection(student, sim, db):
                     block["rows"] = await conn.query("SELECT 1")
                 except (ConnectionError, TypeError):
                     block["query_failed"] = True
-                    block["handle_shown"] = f"{manager.handle!r:.60}"
+                    block["handle_shown"] = ("a coroutine" if inspect.iscoroutine(
+                        manager.handle) else f"{manager.handle!r:.60}")
         block["exited_at"] = now()
 
     sim.run(scenario(), what="AsyncDatabaseConnection")
@@ -301,6 +392,8 @@ def judge_enter_returns_connection(seen):
             misconception="Whatever __aenter__ returns becomes the `as` target.",
             next_step="Store the handle in self.handle and `return self`.",
         )
+    if block["query_failed"] and not seen["handles"]:
+        the_handle(seen, call)  # says whether connect() was called, or called unawaited
     if block["query_failed"]:
         fail(
             f"Inside `{call}`, conn.query('SELECT 1') found no open connection in "
@@ -337,7 +430,7 @@ def judge_closes_after_block(seen):
 @pytest.mark.task(1)
 def test_closes_when_block_raises(student, sim, db):
     return judged(judge_closes_when_block_raises,
-                  **run_class_block(student, sim, db, raise_inside=True))
+                  **run_class_block(student, sim, db, raise_inside=True, then_cancel=True))
 
 
 def judge_closes_when_block_raises(seen):
@@ -345,6 +438,7 @@ def judge_closes_when_block_raises(seen):
     expect_closed(seen, handle, call=CLASS_CALL,
                   situation="raised QueryFailed inside the block", cleanup="your __aexit__",
                   raised=True)
+    expect_closed_when_cancelled(seen, call=CLASS_CALL, cleanup="your __aexit__")
 
 
 @pytest.mark.task(1)
@@ -359,8 +453,9 @@ def judge_error_is_not_swallowed(seen):
         fail(
             f"The QueryFailed raised inside `{CLASS_CALL}` never reached the caller: the "
             "block ended as if nothing had gone wrong.",
-            misconception="When __aexit__ returns a true value (such as True), Python treats "
-            "the exception as handled and swallows it, so failures go unnoticed.",
+            misconception="When __aexit__ returns a true value (True, `self`, any non-empty "
+            "object), Python treats the exception as handled and swallows it, so failures "
+            "go unnoticed.",
             next_step="Let __aexit__ return None (no return statement) or False.",
         )
 
@@ -397,9 +492,14 @@ def open_manager(student):
     )
 
 
-def run_manager_block(student, sim, db, *, raise_inside: bool) -> dict:
-    """Enter open_database, spend some time in the body, maybe raise; report."""
+def run_manager_block(student, sim, db, *, raise_inside: bool,
+                      then_cancel: bool = False) -> dict:
+    """Enter open_database, spend some time in the body, maybe raise; report.
+
+    With ``then_cancel``, a second block follows in a task cancelled mid-body.
+    """
     block: dict = {"escaped": False}
+    cancelled: dict | None = {"ended_cancelled": False} if then_cancel else None
     got: list = []
 
     async def scenario():
@@ -414,6 +514,8 @@ def run_manager_block(student, sim, db, *, raise_inside: bool) -> dict:
         except QueryFailed:
             block["escaped"] = True
         block["exited_at"] = now()
+        if cancelled is not None:
+            await cancelled_block(lambda: open_manager(student), cancelled)
 
     sim.run(scenario(), what="open_database")
     handle = got[0]
@@ -422,7 +524,8 @@ def run_manager_block(student, sim, db, *, raise_inside: bool) -> dict:
         handle.close()
     block["got_handle"] = next((i for i, h in enumerate(db.handles) if h is handle), None)
     block["got_shown"] = "" if block["got_handle"] == 0 else f"{handle!r:.60}"
-    return observations(block, sim, db)
+    return observations(block, sim, db, cancelled=cancelled,
+                        uses=student.uses("Exception", "BaseException"))
 
 
 @pytest.mark.task(2)
@@ -463,7 +566,7 @@ def judge_manager_yields_open_handle(seen):
 @pytest.mark.task(2)
 def test_manager_closes_when_block_raises(student, sim, db):
     return judged(judge_manager_closes_when_block_raises,
-                  **run_manager_block(student, sim, db, raise_inside=True))
+                  **run_manager_block(student, sim, db, raise_inside=True, then_cancel=True))
 
 
 def judge_manager_closes_when_block_raises(seen):
@@ -471,6 +574,7 @@ def judge_manager_closes_when_block_raises(seen):
     expect_closed(seen, handle, call=MANAGER_CALL,
                   situation="raised QueryFailed inside the block", cleanup="open_database",
                   raised=True)
+    expect_closed_when_cancelled(seen, call=MANAGER_CALL, cleanup="open_database")
 
 
 @pytest.mark.task(2)
