@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.mixins
+import itertools
 import threading
 import types
 from pathlib import Path
@@ -36,7 +37,7 @@ LIMITED_BUDGET = 4.1
 
 AMOUNTS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
 OPENING = 100
-# Approvals overlap (1.00-1.09 s), then ten updates of 0.2 s each take turns: 3.0 s.
+# Approvals overlap (1.00-1.09 s), then ten updates of 0.2 s each take turns: 3.1 s.
 DEPOSIT_BUDGET = 3.5
 
 
@@ -272,48 +273,86 @@ def judge_results_in_order(seen):
     expect_equal(seen["empty"], [], **EMPTY)
 
 
-def expect_within_limit(fake, limit: int, call: str) -> None:
+def expect_within_limit(fake, limit: int, call: str, uses: dict | None = None) -> None:
     if fake.peak > limit:
+        if (uses or {}).get("Semaphore") or (uses or {}).get("BoundedSemaphore"):
+            why = ("A Semaphore only limits the tasks that share it: one created inside "
+                   "the code that runs once per download gives each download its own "
+                   "slots, so nobody ever waits.")
+        else:
+            why = ("Starting every download at once, with nothing that makes a download "
+                   "wait for a free slot, ignores the limit.")
         fail(
             f"Called `{call}`: {fake.peak} downloads were in flight at once, but the limit "
             f"was {limit}.",
-            misconception="Starting every download at once ignores the limit. And a "
-            "Semaphore only limits the tasks that share it: one created inside the code "
-            "that runs once per download gives each download its own slots, so nobody "
-            "ever waits.",
+            misconception=why,
             next_step="Create one `asyncio.Semaphore(limit)` per call of fetch_limited, "
             "before starting the downloads, and have every download do "
             "`async with` that same semaphore.",
         )
 
 
-def expect_limited(io, sources: list[str], limit: int, call: str) -> None:
+def expect_limited(io, sources: list[str], limit: int, call: str,
+                   uses: dict | None = None) -> None:
     expect_suite_delays(io)
     expect_fetched_every_source(io, sources, call)
-    expect_within_limit(io, limit, call)
+    expect_within_limit(io, limit, call, uses)
 
 
 @pytest.mark.task(1)
 def test_never_more_than_limit(student, sim, io, frozen):
+    uses = student.uses("Semaphore", "BoundedSemaphore")
     run_fetches(student, sim, frozen, SOURCES, 3)
-    expect_limited(io, SOURCES, 3, "fetch_limited(10 sources, 3)")
+    expect_limited(io, SOURCES, 3, "fetch_limited(10 sources, 3)", uses)
     fewer = FakeIO(sim, DELAYS)
     student.replace("fetch", fewer.fetch)
     run_fetches(student, sim, frozen, SOURCES[:5], 2)
     return judged(judge_never_more_than_limit, frozen=frozen.seen(), io=io, fewer=fewer,
-                  sim=sim)
+                  sim=sim, uses=uses)
 
 
 def judge_never_more_than_limit(seen):
     expect_never_froze(seen["frozen"])
-    expect_limited(seen["io"], SOURCES, 3, "fetch_limited(10 sources, 3)")
-    expect_limited(seen["fewer"], SOURCES[:5], 2, "fetch_limited(5 sources, 2)")
+    uses = seen["uses"]
+    expect_limited(seen["io"], SOURCES, 3, "fetch_limited(10 sources, 3)", uses)
+    expect_limited(seen["fewer"], SOURCES[:5], 2, "fetch_limited(5 sources, 2)", uses)
+
+
+# Downloads of very different lengths: a slot freed early must be used at once. With
+# limit 3, started as soon as a slot frees, every end time is distinct and is the start
+# of the next download (0.4, 0.65, 0.7, 0.9); fixed groups of three take 2.3 s, not 1.5.
+UNEVEN = {f"u{i}": delay for i, delay in enumerate([0.9, 0.4, 0.7, 0.25, 0.8, 0.55, 0.6])}
+UNEVEN_CALL = "fetch_limited(7 sources of 0.25-0.9 s, 3)"
+EPS = 1e-6
 
 
 @pytest.mark.task(1)
 def test_limit_used_fully(student, sim, io, frozen):
+    uneven = FakeIO(sim, UNEVEN)
+    student.replace("fetch", uneven.fetch)
+    began = sim.now()
+    run_fetches(student, sim, frozen, list(UNEVEN), 3)
+    student.replace("fetch", io.fetch)
     run_fetches(student, sim, frozen, SOURCES, 3)
-    return judged(judge_limit_used_fully, frozen=frozen.seen(), sim=sim, io=io)
+    return judged(judge_limit_used_fully, frozen=frozen.seen(), sim=sim, io=io,
+                  uneven=uneven, began=began)
+
+
+def idle_slot(ops, limit: int, began: float) -> str:
+    """The first moment a slot stood free while a download waited, in plain words."""
+    ops = sorted(ops, key=lambda op: op.start)
+    for op in ops[:limit]:
+        if op.start > began + EPS:
+            return (f"'{op.label}' started only at {op.start - began:.2f} s, though "
+                    "nothing else was running")
+    ends = sorted((op.end, op.label) for op in ops if op.end is not None)
+    for end, label in ends[:max(0, len(ops) - limit)]:
+        if not any(abs(other.start - end) < EPS for other in ops):
+            later = [other for other in ops if other.start > end + EPS]
+            after = (f"; the next download, '{later[0].label}', started only at "
+                     f"{later[0].start - began:.2f} s" if later else "")
+            return f"'{label}' freed a slot at {end - began:.2f} s{after}"
+    return ""
 
 
 def judge_limit_used_fully(seen):
@@ -334,6 +373,22 @@ def judge_limit_used_fully(seen):
             "download only.",
         )
     expect_elapsed_at_most(sim, LIMITED_BUDGET, what="fetch_limited(10 sources, 3)")
+    uneven = seen["uneven"]
+    expect_told(uneven.operations, lambda _i, source: UNEVEN.get(source, 1.0))
+    expect_fetched_every_source(uneven, list(UNEVEN), UNEVEN_CALL)
+    # More than the limit at once is never_more_than_limit's to report, not an idle slot.
+    idle = idle_slot(uneven.operations, 3, seen["began"]) if uneven.peak <= 3 else ""
+    if idle:
+        fail(
+            f"Called `{UNEVEN_CALL}`: {idle}. A slot stood empty while a download was "
+            "waiting for one.",
+            misconception="The limit caps how many downloads run at once; it is not a "
+            "batch size. Waiting for a whole group of `limit` downloads before starting "
+            "the next group leaves slots idle while the group's slowest download finishes.",
+            next_step="Start every download at once and let each one wait for a slot of "
+            "one shared `asyncio.Semaphore(limit)`, so the next starts the moment any "
+            "download ends.",
+        )
 
 
 # -- task 2: a lock --------------------------------------------------------------------
@@ -351,11 +406,11 @@ class Bank:
                                        approval_seconds(len(self.approvals.operations)))
 
     async def load_balance(self, account) -> int:
-        await self.store.operation("load balance", STORE_SECONDS)
+        await self.store.operation("load balance", LOAD_SECONDS)
         return account.stored_balance
 
     async def save_balance(self, account, balance: int) -> None:
-        await self.store.operation(f"save {balance}", STORE_SECONDS)
+        await self.store.operation(f"save {balance}", SAVE_SECONDS)
         account.stored_balance = balance
 
 
@@ -364,7 +419,10 @@ def approval_seconds(earlier: int) -> float:
     return 1.0 + 0.01 * earlier
 
 
-STORE_SECONDS = 0.1
+# Reading and writing take different times, so a lock released between the two shows
+# up: the next deposit's read overlaps this one's longer write and reads the old balance.
+LOAD_SECONDS = 0.05
+SAVE_SECONDS = 0.15
 
 
 def run_deposits(student, sim, frozen: FreezeWatch) -> dict:
@@ -391,31 +449,57 @@ def run_deposits(student, sim, frozen: FreezeWatch) -> dict:
 def expect_bank_timeline(seen) -> None:
     expect_never_froze(seen["frozen"])
     expect_told(seen["approvals"].operations, lambda i, _label: approval_seconds(i))
-    expect_told(seen["store"].operations, lambda _i, _label: STORE_SECONDS)
+    expect_told(seen["store"].operations,
+                lambda _i, label: LOAD_SECONDS if label == "load balance" else SAVE_SECONDS)
 
 
 @pytest.mark.task(2)
 def test_no_lost_deposits(student, sim, frozen):
-    return judged(judge_no_lost_deposits, **run_deposits(student, sim, frozen))
+    return judged(judge_no_lost_deposits, **run_deposits(student, sim, frozen),
+                  uses=student.uses("Lock"))
+
+
+def overlapping_update(store) -> tuple[str, str]:
+    """The first store call that began while another deposit's was unfinished, in words,
+    and which: "read" (two reads at once) or "write" (a read during another's write)."""
+    ops = sorted(store.operations, key=lambda op: op.start)
+    for before, op in itertools.pairwise(ops):
+        if before.end is not None and op.start < before.end - EPS:
+            kind = "read" if before.label == op.label else "write"
+            return (f" The timeline shows why: one deposit's `{op.label}` began at "
+                    f"{op.start:.2f} s while another's `{before.label}` "
+                    f"({before.start:.2f}-{before.end:.2f} s) was still in progress.", kind)
+    return "", ""
+
+
+LOCK_GAPS = {
+    "read": " Two deposits read at once, so they did not wait for one shared lock: a lock "
+    "made inside deposit (a new one per call) never makes anyone wait.",
+    "write": " A lock protects only what is inside it: released between the read and the "
+    "write, it leaves that gap open.",
+}
 
 
 def judge_no_lost_deposits(seen):
     expect_bank_timeline(seen)
     expected = OPENING + sum(AMOUNTS)
     call = f"ten deposits ({', '.join(map(str, AMOUNTS))}) at once into Account({OPENING})"
-    if seen["balance"] != expected:
-        counter = ""
-        if seen["count"] == len(AMOUNTS):
-            counter = (" Meanwhile deposit_count did reach 10 without any lock: `+= 1` has "
-                       "no await inside, so no other task can run in the middle of it.")
+    overlap, gap = overlapping_update(seen["store"])
+    if seen["balance"] != expected or overlap:
+        lost = ("deposits were lost" if seen["balance"] != expected
+                else "it came out right only by luck of timing")
+        if seen["balance"] != expected and seen["count"] == len(AMOUNTS):
+            overlap += (" Meanwhile deposit_count did reach 10: `+= 1` has no await "
+                        "inside, so no other task can run in the middle of it.")
         fail(
-            f"Ran {call}: the balance should end at {expected} but ended at "
-            f"{seen['balance']}, so deposits were lost.{counter}",
-            misconception="Between reading the balance and saving the new one there is an "
-            "`await`, and other deposits run in that gap: they read the same old balance, "
-            "and each save overwrites the ones before it.",
+            f"Ran {call}: the balance should end at {expected} and ended at "
+            f"{seen['balance']}; {lost}.{overlap}",
+            misconception="Between reading the balance and saving the new one there is "
+            "an `await`, and other deposits run in that gap: they read the old balance, "
+            "and each save overwrites the ones before it." + (
+                LOCK_GAPS.get(gap, "") if seen["uses"].get("Lock") else ""),
             next_step="Hold the account's `asyncio.Lock` from before `load_balance` until "
-            "after `save_balance` (`async with account.lock:`).",
+            "after `save_balance` (both inside one `async with account.lock:`).",
         )
     expect_equal(
         seen["count"], len(AMOUNTS), call=f"account.deposit_count after {call}",
