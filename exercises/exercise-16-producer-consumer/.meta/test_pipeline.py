@@ -195,6 +195,7 @@ def expect_clean_stop(run: dict, call: str) -> None:
                 f"waiting in `queue.get()` after all the work was done ({run['stuck']}).",
                 **STOP_EVERY_WORKER,
             )
+        expect_workers_took_something(run, call)
         fail(
             f"`{call}` never returned: {run['stuck']}.",
             misconception="Something waits for an event that never happens, or a loop "
@@ -233,8 +234,24 @@ def expect_clean_stop(run: dict, call: str) -> None:
         )
 
 
+def expect_workers_took_something(run: dict, call: str) -> None:
+    """Images downloaded, none ever resized: the workers were gone before the first one."""
+    if run["downloads"].operations and not run["resizes"].operations:
+        fail(
+            f"`{call}`: the producer downloaded {len(run['downloads'].operations)} "
+            "image(s), but no worker ever took one: the workers had already ended.",
+            misconception="A queue is empty for a moment whenever the workers are faster "
+            "than the producer, and at the very start. A worker that stops when the queue "
+            "is empty (`while not queue.empty()`, `get_nowait()`) quits before the "
+            "producer is done.",
+            next_step="Keep each worker in `while True: item = await queue.get()` and end "
+            "it only on its stop signal (a sentinel) or by cancelling it.",
+        )
+
+
 def expect_each_once(run: dict, urls: list[str], call: str) -> None:
     expect_studio_delays(run)
+    expect_workers_took_something(run, call)
     for kind, seen in (("downloaded", downloaded(run)), ("resized", resized(run))):
         twice = sorted({u for u in seen if seen.count(u) > 1})
         if twice:
@@ -330,6 +347,7 @@ def judge_workers_share_the_load(seen):
     sim, run = seen["sim"], seen["run"]
     expect_studio_delays(run)
     resizes = run["resizes"]
+    expect_workers_took_something(run, MAIN_CALL)
     if not resizes.operations:
         fail(f"`{MAIN_CALL}` never called resize().",
              next_step="Each worker should `await resize(image)` for what it takes.")
@@ -344,6 +362,22 @@ def judge_workers_share_the_load(seen):
     # The only run of this check: it started at the simulation's last start.
     ends = [op.end - sim.started for op in resizes.operations if op.end is not None]
     last = max(ends) if ends else float("inf")
+    first = min(op.start for op in resizes.operations) - sim.started
+    if resizes.peak >= 3 and last > RESIZE_BUDGET and first > DOWNLOAD_SECONDS + 1e-6:
+        sim.budget = RESIZE_BUDGET
+        early = [op for op in run["downloads"].operations
+                 if op.end is not None and op.end - sim.started <= first + 1e-6]
+        fail(
+            f"`{MAIN_CALL}`: the first resize only started at {first:.1f} s, after "
+            f"{len(early)} downloads, so the last one ended at {last:.1f} s instead of "
+            "about 4 s. The producer ran ahead: the workers had nothing to take until it "
+            "put its first image.",
+            misconception="A pipeline overlaps its stages: while the workers resize one "
+            "image, the producer is already downloading the next. Downloading everything "
+            "before queueing anything makes the workers wait for all the downloads.",
+            next_step="In the producer, put each image in the queue as soon as it is "
+            "downloaded, then download the next.",
+        )
     if resizes.peak < 3 or last > RESIZE_BUDGET:
         sim.budget = RESIZE_BUDGET
         fail(
@@ -392,6 +426,7 @@ def test_tiny_batches(student, sim):
 def judge_tiny_batches(seen):
     expect_empty_batch(seen["empty"])
     expect_clean_stop(seen["pair"], PAIR_CALL)
+    expect_workers_took_something(seen["pair"], PAIR_CALL)
     expect_equal(seen["pair"]["result"], {u: f"thumbnail of {u}" for u in PAIR},
                  call=PAIR_CALL,
                  misconception="More workers than images: some workers get no image at "
