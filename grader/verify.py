@@ -25,7 +25,7 @@ from grader.runner import grade_file
 from grader.sandbox import shared_cells
 from grader.variants import Variant, load_variants
 
-__all__ = ["ExerciseReport", "verify_course", "verify_exercise"]
+__all__ = ["ExerciseReport", "Grading", "plan_verification", "verify_course", "verify_exercise"]
 
 ALLOWED_FILES = {"README.md", ".meta"}
 ALLOWED_META = {"exercise.toml"}
@@ -143,42 +143,60 @@ def verify_exercise(exercise: Exercise, *, workers: int | None = None) -> Exerci
     return verify_course([exercise], workers=workers)[0]
 
 
+@dataclass(frozen=True)
+class Grading:
+    """One file ``grade verify`` grades, and what it expects of the result."""
+
+    exercise: Exercise
+    label: str  # "stub", "solution" or the variant's label
+    path: Path  # a copy, so a variant can never touch the course's files
+    variant: Variant | None = None
+
+    def problems(self, result: GradeResult) -> list[str]:
+        return _grading_problems(self.exercise, self.label, result, self.variant)
+
+
+def plan_verification(exercise: Exercise, copies: Path) -> tuple[list[str], list[Grading]]:
+    """The static problems of ``exercise`` and the gradings to run (files copied to
+    ``copies``, which must exist and be empty)."""
+    problems = _static_problems(exercise)
+    if problems:
+        return problems, []
+    stub = shutil.copy(exercise.stub_file, copies / "stub.py")
+    solution = shutil.copy(exercise.solution_file, copies / "solution.py")
+    gradings = [Grading(exercise, "stub", Path(stub)),
+                Grading(exercise, "solution", Path(solution))]
+    try:
+        variants = load_variants(exercise)
+    except GraderError as exc:
+        return [exc.message], gradings
+    for n, variant in enumerate(variants):
+        if not variant.file.is_file():
+            problems.append(f"variant file missing: {variant.file}")
+            continue
+        copy = shutil.copy(variant.file, copies / f"variant{n}_{variant.file.name}")
+        gradings.append(Grading(exercise, variant.label, Path(copy), variant))
+    return problems, gradings
+
+
 def verify_course(exercises: list[Exercise], *,
                   workers: int | None = None) -> list[ExerciseReport]:
-    reports = [ExerciseReport(e, _static_problems(e)) for e in exercises]
-    jobs: list[tuple[ExerciseReport, str, Path, Variant | None]] = []
+    reports = {e.name: ExerciseReport(e) for e in exercises}
+    jobs: list[Grading] = []
     with tempfile.TemporaryDirectory(prefix="grade-verify-") as tmp:
-        for report in reports:
-            if report.problems:
-                continue
-            exercise = report.exercise
-            # Grade copies, so a variant can never touch the course's files.
+        for exercise in exercises:
             copies = Path(tmp) / exercise.name
             copies.mkdir()
-            stub = shutil.copy(exercise.stub_file, copies / "stub.py")
-            solution = shutil.copy(exercise.solution_file, copies / "solution.py")
-            jobs.append((report, "stub", Path(stub), None))
-            jobs.append((report, "solution", Path(solution), None))
-            try:
-                variants = load_variants(exercise)
-            except GraderError as exc:
-                report.problems.append(exc.message)
-                continue
-            for n, variant in enumerate(variants):
-                if not variant.file.is_file():
-                    report.problems.append(f"variant file missing: {variant.file}")
-                    continue
-                copy = shutil.copy(variant.file, copies / f"variant{n}_{variant.file.name}")
-                jobs.append((report, variant.label, Path(copy), variant))
+            problems, gradings = plan_verification(exercise, copies)
+            reports[exercise.name].problems.extend(problems)
+            jobs.extend(gradings)
 
-        def run(job: tuple[ExerciseReport, str, Path, Variant | None]) -> list[str]:
-            report, label, path, variant = job
-            result = grade_file(report.exercise, path, owner="course")
-            return _grading_problems(report.exercise, label, result, variant)
+        def run(job: Grading) -> list[str]:
+            return job.problems(grade_file(job.exercise, job.path, owner="course"))
 
         pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2)
         with shared_cells(), pool:
             for job, problems in zip(jobs, pool.map(run, jobs), strict=True):
-                job[0].problems.extend(problems)
-                job[0].gradings += 1
-    return reports
+                reports[job.exercise.name].problems.extend(problems)
+                reports[job.exercise.name].gradings += 1
+    return list(reports.values())

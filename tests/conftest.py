@@ -7,6 +7,7 @@ import pytest
 from grader.course import Course, Exercise
 from grader.virtual_loop import VirtualClockLoop
 from helpers import REPO
+from helpers.gradings import CourseGradings
 
 
 def pytest_asyncio_loop_factories(config, item):  # type: ignore[no-untyped-def]
@@ -22,3 +23,9 @@ def course() -> Course:
 @pytest.fixture(scope="session")
 def exercise03(course: Course) -> Exercise:
     return course.resolve("exercise-03")
+
+
+@pytest.fixture(scope="session")
+def course_gradings(tmp_path_factory: pytest.TempPathFactory) -> CourseGradings:
+    """Stubs, solutions and variants graded idle, once per session (see helpers.gradings)."""
+    return CourseGradings(tmp_path_factory.mktemp("course-gradings"))
