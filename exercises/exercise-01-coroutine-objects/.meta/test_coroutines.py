@@ -49,6 +49,22 @@ def greet():
     return "hi"
 
 
+async def ticks():
+    yield 1
+
+
+class Ticket:
+    """Awaitable (it has __await__) without being a coroutine."""
+
+    def __await__(self):
+        return (yield from asyncio.sleep(0).__await__())
+
+
+# What kind_of may be asked to name in messages: only constructs the student wrote.
+KIND_TESTS = ("isfunction", "isasyncgenfunction", "iscoroutinefunction", "isawaitable",
+              "Awaitable")
+
+
 KIND_NEXT_STEP = (
     "Test the specific kinds first (inspect.iscoroutinefunction, inspect.iscoroutine, "
     "inspect.isgeneratorfunction, inspect.isgenerator), then callable(), and answer "
@@ -56,7 +72,24 @@ KIND_NEXT_STEP = (
 )
 
 
-def kind_misconception(expected: str, actual: object) -> str:
+def kind_misconception(expected: str, actual: object, uses: dict[str, bool]) -> str:
+    if expected == "function" and actual == "value":
+        test = ("inspect.isfunction says yes only to functions written with `def` or "
+                "`lambda`, so " if uses.get("isfunction") else "")
+        return (f"Built-ins such as len are callable without being `def` functions: {test}"
+                "callable() is the test that covers everything you can call.")
+    if expected == "value" and actual == "coroutine":
+        written = [f"`{name}`" for name in ("isawaitable", "Awaitable") if uses.get(name)]
+        test = (f"{' and '.join(written)} says yes to it, but " if written else "")
+        return ("An object with an __await__ method can be awaited, yet it is not a "
+                f"coroutine: {test}only inspect.iscoroutine answers the question 'is this a "
+                "coroutine object?'.")
+    if expected == "function" and actual in ("coroutine function", "generator function"):
+        return ("An `async def` whose body contains `yield` is an async generator function: "
+                "calling it gives an async generator, which cannot be awaited and is not a "
+                "generator either, so it is neither a coroutine function nor a generator "
+                "function (inspect.iscoroutinefunction and inspect.isgeneratorfunction both "
+                "say no to it). The README counts it as 'function'.")
     if actual == "function" and expected in ("coroutine function", "generator function"):
         which = "An `async def` function" if expected == "coroutine function" else (
             "A generator function")
@@ -73,7 +106,7 @@ def kind_misconception(expected: str, actual: object) -> str:
             "recognises is a 'function' (if callable) or a 'value'.")
 
 
-def expect_kind(actual: object, case: tuple[str, str, str]) -> None:
+def expect_kind(actual: object, case: tuple[str, str, str], uses: dict[str, bool]) -> None:
     """case: (how the call is shown, what the object is, the expected answer)."""
     shown, described, expected = case
     if actual != expected:
@@ -81,7 +114,7 @@ def expect_kind(actual: object, case: tuple[str, str, str]) -> None:
         fail(
             f"Called `kind_of({shown})`{where}; it returned {actual!r}, but "
             f"{expected!r} was expected.",
-            misconception=kind_misconception(expected, actual),
+            misconception=kind_misconception(expected, actual, uses),
             next_step=KIND_NEXT_STEP,
         )
 
@@ -89,15 +122,17 @@ def expect_kind(actual: object, case: tuple[str, str, str]) -> None:
 def ask_kinds(student, objects: list[object], cases: list[tuple[str, str, str]]) -> list:
     """kind_of's answer for each object, failing here at the first wrong one."""
     answers = []
+    uses = student.uses(*KIND_TESTS)
     for obj, case in zip(objects, cases, strict=True):
         answers.append(student.kind_of(obj))
-        expect_kind(answers[-1], case)
+        expect_kind(answers[-1], case, uses)
     return answers
 
 
-def expect_kinds(answers: list, cases: list[tuple[str, str, str]]) -> None:
+def expect_kinds(answers: list, cases: list[tuple[str, str, str]],
+                 uses: dict[str, bool]) -> None:
     for actual, case in zip(answers, cases, strict=True):
-        expect_kind(actual, case)
+        expect_kind(actual, case, uses)
 
 
 # -- instrumented listeners and jobs ------------------------------------------------------
@@ -137,10 +172,28 @@ def job(name: str, result: Any, *, is_async: bool, runs: dict[str, int]) -> Call
     return named(work, name)
 
 
-def run_student(sim: Simulation, awaitable, *, what: str) -> Any:
-    """sim.run, explaining the one crash this exercise provokes: a nested asyncio.run."""
+def run_student(sim: Simulation, awaitable, *, what: str,
+                uses: dict[str, bool] | None = None) -> Any:
+    """sim.run, explaining the crashes this exercise provokes: a nested asyncio.run, and
+    a plain value handed to gather/create_task/ensure_future (``uses``: which of those
+    the student wrote, so the message names only what is in their file)."""
     try:
         return sim.run(awaitable, what=what)
+    except TypeError as exc:
+        wrappers = [name for name in WRAPPERS if (uses or {}).get(name)]
+        if not wrappers:
+            raise
+        written = " / ".join(f"asyncio.{name}" for name in wrappers)
+        fail(
+            f"`{what}` raised TypeError: {str(exc)[:120]}. Your code hands what the calls "
+            f"returned to {written}, and some of those are plain values (a True, a 42) "
+            "returned by ordinary functions.",
+            misconception=f"{written} only accepts awaitables (coroutines, tasks, futures). "
+            "What an ordinary function returns is already its result: there is nothing "
+            "left to wait for.",
+            next_step="Pass on only what inspect.isawaitable says yes to, and keep every "
+            "other value as it is, in its own slot.",
+        )
     except RuntimeError as exc:
         if "asyncio.run() cannot be called" not in str(exc):
             raise
@@ -153,6 +206,9 @@ def run_student(sim: Simulation, awaitable, *, what: str) -> Any:
             "already running, and `await` is how you run a coroutine there.",
             next_step="Replace `asyncio.run(x)` with `await x`.",
         )
+
+
+WRAPPERS = ("gather", "create_task", "ensure_future", "wait", "as_completed")
 
 
 def expect_every_coroutine_awaited(sim: Simulation, *, what: str, call_site: str) -> None:
@@ -183,6 +239,10 @@ def show(values: object) -> str:
         return "[" + ", ".join(show(v) for v in values) + "]"
     if inspect.iscoroutine(values):
         return f"<coroutine object {values.__qualname__}()>"
+    if isinstance(values, asyncio.Task):
+        return f"<Task {getattr(values.get_coro(), '__qualname__', 'task')}()>"
+    if asyncio.isfuture(values):
+        return "<Future>"
     return repr(values)
 
 
@@ -198,6 +258,8 @@ def close_coroutines(values: object) -> None:
         for value in values:
             if inspect.iscoroutine(value):
                 value.close()
+            elif asyncio.isfuture(value):
+                value.cancel()
 
 
 # -- Task 1 ----------------------------------------------------------------------------------
@@ -212,11 +274,16 @@ OTHER_KINDS = [
     ("numbers()", "`numbers()` is what calling that function returned", "generator"),
     ("(n for n in range(3))", "", "generator"),
     ("greet", "`greet` is a plain `def` returning 'hi'", "function"),
+    ("ticks", "`ticks` is an `async def` whose body contains `yield` (an async generator "
+     "function)", "function"),
     ("lambda text: text", "", "function"),
     ("len", "", "function"),
     ("42", "", "value"),
     ("'hi'", "", "value"),
     ("[1, 2]", "", "value"),
+    ("ticks()", "`ticks()` is the async generator that calling `ticks` returned", "value"),
+    ("Ticket()", "`Ticket` is a class with an `__await__` method: awaitable, not a "
+     "coroutine", "value"),
 ]
 
 
@@ -227,23 +294,25 @@ def test_tells_coroutine_functions_from_coroutines(student):
         answers = ask_kinds(student, [download, Client().fetch, coroutine], COROUTINE_KINDS)
     finally:
         coroutine.close()
-    return judged(judge_tells_coroutine_functions_from_coroutines, answers=answers)
+    return judged(judge_tells_coroutine_functions_from_coroutines, answers=answers,
+                  uses=student.uses(*KIND_TESTS))
 
 
 def judge_tells_coroutine_functions_from_coroutines(seen):
-    expect_kinds(seen["answers"], COROUTINE_KINDS)
+    expect_kinds(seen["answers"], COROUTINE_KINDS, seen["uses"])
 
 
 @pytest.mark.task(1)
 def test_tells_generators_callables_and_values_apart(student):
-    objects = [numbers, numbers(), (n for n in range(3)), greet, lambda text: text, len,
-               42, "hi", [1, 2]]
+    objects = [numbers, numbers(), (n for n in range(3)), greet, ticks, lambda text: text,
+               len, 42, "hi", [1, 2], ticks(), Ticket()]
     answers = ask_kinds(student, objects, OTHER_KINDS)
-    return judged(judge_tells_generators_callables_and_values_apart, answers=answers)
+    return judged(judge_tells_generators_callables_and_values_apart, answers=answers,
+                  uses=student.uses(*KIND_TESTS))
 
 
 def judge_tells_generators_callables_and_values_apart(seen):
-    expect_kinds(seen["answers"], OTHER_KINDS)
+    expect_kinds(seen["answers"], OTHER_KINDS, seen["uses"])
 
 
 NEVER_CALL = dict(
@@ -317,7 +386,8 @@ def make_listeners(listeners: list[tuple[str, bool, bool]],
 def test_async_listeners_really_run(student, sim):
     inbox: dict[str, list] = {}
     listeners = make_listeners(ALERTED, inbox)
-    run_student(sim, student.notify_all(listeners, MESSAGE), what=notify_call(ALERTED))
+    run_student(sim, student.notify_all(listeners, MESSAGE), what=notify_call(ALERTED),
+                uses=student.uses(*WRAPPERS))
     return judged(judge_async_listeners_really_run, sim=sim, inbox=inbox)
 
 
@@ -344,7 +414,7 @@ def test_counts_accepted_replies(student, sim):
     inbox: dict[str, list] = {}
     listeners = make_listeners(COUNTED, inbox)
     accepted = run_student(sim, student.notify_all(listeners, MESSAGE),
-                           what=notify_call(COUNTED))
+                           what=notify_call(COUNTED), uses=student.uses(*WRAPPERS))
     return judged(judge_counts_accepted_replies, accepted=accepted, sim=sim, inbox=inbox)
 
 
@@ -452,7 +522,8 @@ def run_all_call(jobs: list[tuple[str, Any, bool]]) -> str:
 def test_results_are_values_not_coroutines(student, sim):
     runs: dict[str, int] = {}
     jobs = make_jobs(VALUE_JOBS, runs)
-    results = run_student(sim, student.run_all(jobs), what=run_all_call(VALUE_JOBS))
+    results = run_student(sim, student.run_all(jobs), what=run_all_call(VALUE_JOBS),
+                          uses=student.uses(*WRAPPERS))
     return judged(judge_results_are_values_not_coroutines, **finished(results), runs=runs)
 
 
@@ -474,7 +545,7 @@ def test_each_job_runs_exactly_once(student, sim):
     jobs = make_jobs(COUNTED_JOBS, runs)
     outcome = student.run_all(jobs)
     run_student(sim, discard(outcome) if inspect.isawaitable(outcome) else outcome,
-                what=run_all_call(COUNTED_JOBS))
+                what=run_all_call(COUNTED_JOBS), uses=student.uses(*WRAPPERS))
     return judged(judge_each_job_runs_exactly_once, runs=dict(runs), sim=sim)
 
 
@@ -517,7 +588,8 @@ def test_lambda_returning_a_coroutine(student, sim):
 
     named(lookup, "lookup")
     jobs = [lambda: lookup("grace"), lambda: 7]
-    results = run_student(sim, student.run_all(jobs), what=LAMBDAS)
+    results = run_student(sim, student.run_all(jobs), what=LAMBDAS,
+                          uses=student.uses(*WRAPPERS))
     return judged(judge_lambda_returning_a_coroutine, **finished(results), runs=runs)
 
 
@@ -539,3 +611,102 @@ def judge_lambda_returning_a_coroutine(seen):
         next_step="Await the value a job's call returned when it is awaitable.",
     )
     expect_bodies_ran(["lookup"] if not seen["runs"]["lookup"] else [], call=LAMBDAS)
+
+
+
+AWAITABLES = ("run_all([lambda: asyncio.ensure_future(lookup('lin')), parcel, lambda: 5, "
+              "lambda: lookup('ada')])")
+AWAITABLE_NAMES = ["lambda: asyncio.ensure_future(lookup('lin'))", "parcel", "lambda: 5",
+                   "lambda: lookup('ada')"]
+AWAITABLE_RESULTS = ["user lin", "delivered", 5, "user ada"]
+# The tests that recognise coroutines only; a message names those the student wrote.
+COROUTINE_TESTS = ("iscoroutine", "iscoroutinefunction", "CoroutineType", "Coroutine")
+
+
+def awaitable_kind(value: object) -> str | None:
+    """Which awaitable a result slot holds (decided in the child, where it is live)."""
+    if inspect.iscoroutine(value):
+        return "coroutine"
+    if isinstance(value, asyncio.Task):
+        return "Task"
+    if asyncio.isfuture(value):
+        return "Future"
+    return None
+
+
+@pytest.mark.task(3)
+def test_awaits_tasks_and_futures(student, sim):
+    runs = {"lookup": 0, "parcel": 0}
+
+    async def lookup(name):
+        await asyncio.sleep(0.1)
+        runs["lookup"] += 1
+        return f"user {name}"
+
+    def parcel():
+        """A plain function handing back a Future that a courier fills in 0.2 s later."""
+        runs["parcel"] += 1
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        loop.call_later(0.2, lambda: future.done() or future.set_result("delivered"))
+        return future
+
+    named(lookup, "lookup")
+    jobs = [lambda: asyncio.ensure_future(lookup("lin")), parcel, lambda: 5,
+            lambda: lookup("ada")]
+    results = run_student(sim, student.run_all(jobs), what=AWAITABLES,
+                          uses=student.uses(*WRAPPERS))
+    kinds = [awaitable_kind(r) for r in results] if isinstance(results, list) else []
+    shown = finished(results)
+    if isinstance(results, list):
+        shown["results"] = [show(r) if kind else r for r, kind in zip(results, kinds,
+                                                                        strict=True)]
+    return judged(judge_awaits_tasks_and_futures, **shown, kinds=kinds, runs=dict(runs),
+                  uses=student.uses(*COROUTINE_TESTS))
+
+
+def judge_awaits_tasks_and_futures(seen):
+    kinds = seen["kinds"]
+    left = [(i, kind) for i, kind in enumerate(kinds) if kind in ("Task", "Future")]
+    if left:
+        slots = " and ".join(f"slot {i} an asyncio {kind}" for i, kind in left)
+        said = (f"`{AWAITABLES}` returned {seen['shown']!s:.200}: {slots} instead of what "
+                f"{'their jobs' if len(left) > 1 else 'its job'} produced.")
+        if "coroutine" in kinds:
+            fail(
+                f"{said} These awaitables came from plain lambdas and a plain function, and "
+                "each was never awaited, so their results never reached the list.",
+                **NOT_AWAITED,
+            )
+        written = [name for name in COROUTINE_TESTS if seen["uses"][name]]
+        tests = (f" Your file tests with {' / '.join(f'`{n}`' for n in written)}: none of "
+                 "those says yes to a Task or a Future (iscoroutinefunction looks at how the "
+                 "job was defined, and these are a plain lambda and a plain function; the "
+                 "others recognise coroutine objects only)." if written else "")
+        fail(
+            f"{said} Your code awaited the coroutine in slot 3, but a Task or a Future is "
+            f"awaitable without being a coroutine, and yours was never awaited.{tests}",
+            misconception="Coroutines are only one kind of awaitable: tasks, futures and any "
+            "object with an __await__ method can be awaited too, and awaiting them gives "
+            "their result.",
+            next_step="Decide with inspect.isawaitable (which says yes to all of them) "
+            "whether to await what a call returned.",
+        )
+    expect_no_coroutines(seen["results"], seen["shown"], call=AWAITABLES,
+                         names=AWAITABLE_NAMES, **NOT_AWAITED)
+    expect_equal(
+        seen["results"], AWAITABLE_RESULTS, call=AWAITABLES,
+        misconception="Awaiting a task or a future gives the value it finishes with, just "
+        "as awaiting a coroutine gives what its body returns.",
+        next_step="Await whatever the job's call returned when it is awaitable, and store "
+        "the value that comes back.",
+    )
+    runs = seen["runs"]
+    if runs != {"lookup": 2, "parcel": 1}:
+        fail(
+            f"`{AWAITABLES}` ran parcel {runs['parcel']} times and lookup {runs['lookup']} "
+            "times (two of the jobs call it once each); each job must run exactly once.",
+            misconception="A job is called once; what it returned (awaited if awaitable) is "
+            "its result. Calling it again to get the result runs it again.",
+            next_step="Call each job once and keep what the call returned.",
+        )
