@@ -303,6 +303,14 @@ def expect_woken_by_time(outcome: dict) -> None:
             next_step="Keep the sleepers in a heap: `heapq.heappush(self.sleepers, "
             "(wake_at, counter, task))`, and `heapq.heappop` gives the earliest.",
         )
+    if woke == ["B", "C", "A"] and all(at == 0 for _name, _step, at in log):
+        fail(
+            f"{SLEEPERS}: they woke in the right order, but every step saw `now == 0`: "
+            f"your loop's clock never moved. Log: {show(log)}.",
+            misconception="Waking a sleeper means it is now its wake-up time; the clock "
+            "has to say so, or every task believes no time has passed.",
+            next_step="When you wake a sleeper, set `self.now` to its wake-up time first.",
+        )
     expect_log(outcome, SLEEPERS_LOG, SLEEPERS)
 
 
@@ -371,5 +379,19 @@ def judge_clock_jumps_without_sleeping(seen):
             misconception="Waking a sleeper means it is now its wake-up time; the clock "
             "has to say so, or every task believes no time has passed.",
             next_step="When you wake a sleeper, set `self.now` to its wake-up time first.",
+        )
+    # A's second sleep of 1.0 s begins at 1.0 s: due at 2.0 s from now, at 1.0 s if the
+    # loop forgot to add `now` (B's second sleep likewise: 2.5 s, or 1.0 s).
+    done = {name: at for name, step, at in outcome["log"] if step == "done"}
+    if done.get("A") == 1.0 or done.get("B") == 1.0:
+        fail(
+            f"{CLOCK}: A's second sleep began at 1 s but A woke at {at_text(done.get('A'))} "
+            f"s (2 s expected), B's began at 1.5 s and B woke at {at_text(done.get('B'))} s "
+            "(2.5 s expected): a sleeper was due `seconds` after time zero, not after the "
+            f"moment it went to sleep. Log: {show(outcome['log'])}.",
+            misconception="`sleep(1.0)` means one second from now. The wake-up time is the "
+            "loop's current clock plus the seconds asked for; the seconds alone are only "
+            "right for the very first sleep at time zero.",
+            next_step="Push `(self.now + seconds, counter, task)` onto the sleepers' heap.",
         )
     expect_log(outcome, CLOCK_LOG, CLOCK)
