@@ -23,6 +23,7 @@ import pytest
 
 from grader.suite import (
     FakeIO,
+    Repr,
     expect_elapsed_at_most,
     expect_equal,
     expect_no_pending_tasks,
@@ -190,8 +191,24 @@ def test_yields_every_row(student, sim, table):
     return judged(judge_yields_every_row, five=five, none=none)
 
 
+def type_name(value: object) -> str:
+    """A value's type name, whether it is live or came back as a ``Repr``."""
+    return value.type_name if isinstance(value, Repr) else type(value).__name__
+
+
 def judge_yields_every_row(seen):
     five, none = seen["five"], seen["none"]
+    unawaited = [row for row in [*five, *none] if type_name(row) == "coroutine"]
+    if unawaited:
+        fail(
+            f"`[row async for row in fetch_rows(5)]` received {len(unawaited)} coroutine "
+            "objects instead of rows: fetch_rows yielded `cursor.fetch()` without awaiting "
+            "it, so no row was ever read.",
+            misconception="Calling an async method only builds a coroutine object; the row "
+            "exists once it has been awaited, and `yield` does not await for you.",
+            next_step="Write `yield await cursor.fetch()` (or `row = await cursor.fetch()`, "
+            "then `yield row`).",
+        )
     advice = dict(
         misconception="fetch_rows(count) yields exactly the first `count` rows, in the order "
         "the cursor returns them.",
@@ -342,6 +359,17 @@ def expect_csv(received: list, total: int, chunk_size: int) -> None:
                      min(len(got), len(wanted)))
         line = ",".join(got[index]) if index < len(got) else "(nothing)"
         expected_line = ",".join(wanted[index]) if index < len(wanted) else "(nothing)"
+        missing = len(wanted) - len(got)
+        if got == wanted[:len(got)] and 0 < missing < chunk_size:
+            fail(
+                f"Joined together, the chunks from `{call}` stop after row "
+                f"{len(got) - 2}: the last {missing} row(s), fewer than a full chunk of "
+                f"{chunk_size}, were never yielded.",
+                misconception="When the rows run out, the lines still in your buffer form "
+                "the last, shorter chunk; the loop ends without yielding them.",
+                next_step="After the `async for` loop, yield whatever is left in the buffer "
+                "if it is not empty.",
+            )
         fail(
             f"Joined together, the chunks from `{call}` read as CSV gave {len(got)} lines; "
             f"line {index + 1} is `{line}` where `{expected_line}` was expected.",
@@ -466,19 +494,25 @@ def test_generator_closes_on_break(student, sim, table):
         if not hasattr(stream, "aclose"):
             fail("fetch_rows(10) has no aclose() method, so a consumer can't close it early.",
                  next_step="Write fetch_rows as an async generator (`async def` with `yield`).")
-        got = 0
-        async with contextlib.aclosing(stream):
-            async for _ in stream:
-                got += 1
-                if got == 3:
-                    break
+        got, ignored_exit = 0, False
+        try:
+            async with contextlib.aclosing(stream):
+                async for _ in stream:
+                    got += 1
+                    if got == 3:
+                        break
+        except RuntimeError as exc:  # "async generator ignored GeneratorExit"
+            if "GeneratorExit" not in str(exc):
+                raise
+            ignored_exit = True
         early = table.cursors[1] if len(table.cursors) > 1 else None
-        return after_full, early, now()
+        return after_full, early, now(), ignored_exit
 
-    after_full, early, closed_by = sim.run(scenario(), what="fetch_rows")
+    after_full, early, closed_by, ignored_exit = sim.run(scenario(), what="fetch_rows")
     return judged(judge_generator_closes_on_break, after_full=after_full,
                   early_closed_at=early.closed_at if early is not None else None,
-                  closed_by=closed_by, io=table.io, sim=sim)
+                  closed_by=closed_by, ignored_exit=ignored_exit,
+                  uses=student.uses("GeneratorExit", "BaseException"), io=table.io, sim=sim)
 
 
 def expect_closes_on_the_timeline(closes: list, io) -> None:
@@ -501,6 +535,23 @@ def judge_generator_closes_on_break(seen):
             misconception="Calling an async method only creates a coroutine; it runs only "
             "when awaited.",
             next_step="Write `await cursor.close()`.",
+        )
+    if seen["ignored_exit"]:
+        uses = seen["uses"]
+        caught = ("your `except GeneratorExit:`" if uses.get("GeneratorExit") else
+                  "your `except BaseException:`" if uses.get("BaseException") else
+                  "an `except` that matches it (a bare `except:` does)")
+        fail(
+            "A consumer read 3 rows from fetch_rows(10), broke out of its `async for`, and "
+            "closed the generator (with contextlib.aclosing), but closing failed with "
+            "RuntimeError: async generator ignored GeneratorExit. The GeneratorExit raised "
+            f"at your `yield` was caught ({caught}) and the generator went on to yield "
+            "again.",
+            misconception="aclose() raises GeneratorExit at the paused `yield` to make the "
+            "generator finish: it may clean up, but must not yield another value. Swallowing "
+            "it and carrying on breaks every consumer that stops early.",
+            next_step="Don't catch GeneratorExit; clean up in `finally:` (if you do catch "
+            "it, end that block with a bare `raise` or `return`).",
         )
     if after_full is None:
         fail(
@@ -623,13 +674,30 @@ def test_price_table_is_concurrent(student, sim):
     student.replace("lookup_price", lookup_price)
     result = sim.run(student.price_table(list(PRICE_DELAYS)), what="price_table")
     sim.budget = PRICE_BUDGET
-    return judged(judge_price_table_is_concurrent, result=result, io=io, sim=sim)
+    return judged(judge_price_table_is_concurrent, result=result, io=io, sim=sim,
+                  uses=student.uses("as_completed"))
 
 
 def judge_price_table_is_concurrent(seen):
     result, io, sim, call = seen["result"], seen["io"], seen["sim"], PRICE_CALL
     expect_suite_delays(io, {f"lookup_price({i})": d for i, d in PRICE_DELAYS.items()})
-    expect_equal(result, {i: price_of(i) for i in PRICE_DELAYS}, call=call,
+    expected = {i: price_of(i) for i in PRICE_DELAYS}
+    if (isinstance(result, dict) and result.keys() == expected.keys() and result != expected
+            and sorted(map(repr, result.values())) == sorted(map(repr, expected.values()))):
+        wrong = [i for i in expected if result[i] != expected[i]]
+        fail(
+            f"`{call}` returned the right prices under the wrong ids: {result!r}, where "
+            f"{expected!r} was expected (ids {wrong} got another id's price).",
+            misconception=("`asyncio.as_completed` hands results over in the order the "
+                           "lookups finish, not the order of the ids you paired them with."
+                           if seen["uses"].get("as_completed") else
+                           "Each price has to stay with the id it was looked up for; "
+                           "pairing results by position only works when they come back "
+                           "in the order the ids were given."),
+            next_step="Keep each price with its id: `dict(zip(item_ids, await "
+            "asyncio.gather(...)))`, or one task per id in a dict.",
+        )
+    expect_equal(result, expected, call=call,
                  misconception="price_table maps every id to the price lookup_price gives it.",
                  next_step="Build a dict {item_id: price}.")
     if sim.elapsed > PRICE_BUDGET + EPS:
