@@ -110,6 +110,23 @@ def run_explained(sim: Any, coro: Any, *, what: str, call: str,
     except RuntimeError as exc:
         explain_loop_error(exc, call=call, next_step=next_step)
         raise
+    except TypeError as exc:
+        explain_unawaited(exc, call=call)
+        raise
+
+
+def explain_unawaited(exc: TypeError, *, call: str) -> None:
+    """A TypeError about a coroutine object: an async call whose result was never awaited."""
+    if "'coroutine' object" not in str(exc):
+        return
+    fail(
+        f"`{call}` raised TypeError ({exc}): your code used a coroutine object where it "
+        "expected a value, so a call to an async function (such as `query_user(...)`) "
+        "was not awaited.",
+        misconception="Calling an `async def` function only creates a coroutine object; "
+        "the query runs, and its row appears, only when you `await` it.",
+        next_step="Write `row = await query_user(request['user_id'])`.",
+    )
 
 
 # -- the drivers ----------------------------------------------------------------------
@@ -255,6 +272,18 @@ ORDERED_CALL = f"serve({[{'user_id': u} for u in ORDERED_USERS]!r})"
 
 
 def expect_in_request_order(result) -> None:
+    wanted = [response(u) for u in ORDERED_USERS]
+    if (isinstance(result, list) and len(result) == len(wanted) and result != wanted
+            and all(r in result for r in wanted)):
+        bodies = [r["body"] for r in result]
+        fail(
+            f"Called `{ORDERED_CALL}`: every response was there, but in the order "
+            f"{bodies}, not {[r['body'] for r in wanted]}.",
+            misconception="Each response has to line up with its request; the order the "
+            "database happened to answer in doesn't matter to the caller.",
+            next_step="Keep the responses in the order of the requests (asyncio.gather "
+            "returns results in the order of its arguments).",
+        )
     expect_equal(
         result, [response(u) for u in ORDERED_USERS], call=ORDERED_CALL,
         misconception="Each response has to line up with its request; the order the "
