@@ -27,7 +27,9 @@ Executor jobs are accounted for so the clock never jumps while a worker thread c
 still hand back a result "now": a job counts as busy from submission until its result
 has been delivered to the loop, except while it sleeps virtually (``time.sleep`` inside
 a job waits for the virtual clock) or waits for a free worker in a pool whose workers
-are all asleep. Both exceptions are decided from counts, never from real time.
+are all asleep, or waits for a coroutine it handed to the loop itself
+(``asyncio.run_coroutine_threadsafe``). The exceptions are decided from counts, never
+from real time.
 
 This module leans on private asyncio internals (``_run_once``, ``_ready``,
 ``_scheduled``, ``_call_soon``, ``TimerHandle._when``); CI runs the engine tests on every
@@ -107,6 +109,7 @@ class _Job:
     executor: concurrent.futures.Executor | None
     state: str = "queued"  # queued -> running <-> sleeping -> finished
     real_work: bool = True  # False for jobs we cannot see inside (process pools)
+    awaiting_loop: int = 0  # coroutines it handed to the loop whose results are pending
 
 
 @dataclass
@@ -306,6 +309,38 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         finally:
             self._forget_job(job)
 
+    def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[no-untyped-def]
+        handle = super().call_soon_threadsafe(callback, *args, context=context)
+        self._note_coroutine_from_job(callback)
+        return handle
+
+    def _note_coroutine_from_job(self, callback: Callable[..., Any]) -> None:
+        """An executor job handing a coroutine to this loop now waits for the loop.
+
+        ``asyncio.run_coroutine_threadsafe`` schedules its callback with
+        ``call_soon_threadsafe`` and returns a future the job usually waits on with
+        ``.result()``. Counted as real work, such a job would hold the clock while the
+        coroutine sleeps on it: neither could ever finish. Until that future is done the
+        job counts as waiting, like a job asleep on the virtual clock. (Real work the job
+        does before it starts waiting is then not waited for: a small price against a
+        certain hang.)
+        """
+        running = current_job()
+        if running is None or running[0] is not self:
+            return
+        future = _result_future_of(callback)
+        if future is None:
+            return
+        job = running[1]
+        with self._lock:
+            job.awaiting_loop += 1
+
+        def answered(_done: concurrent.futures.Future) -> None:
+            with self._lock:
+                job.awaiting_loop -= 1
+
+        future.add_done_callback(answered)
+
     def _forget_job(self, job: _Job) -> None:
         with self._lock:
             if job in self._jobs:
@@ -365,6 +400,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         for job in self._jobs:
             if job.state == "sleeping" or (loop_frozen and job.state == "finished"):
                 continue
+            if job.state == "running" and job.awaiting_loop:
+                continue  # waiting for a coroutine it handed to this loop
             if job.state == "queued" and self._pool_full(job.executor, started):
                 continue
             return False
@@ -509,6 +546,17 @@ class _JobCall:
             _job_of_thread.current = None
             with self.loop._lock:
                 self.job.state = "finished"
+
+
+def _result_future_of(callback: Callable[..., Any]) -> concurrent.futures.Future | None:
+    """The future ``asyncio.run_coroutine_threadsafe`` returned, if this is its callback."""
+    if getattr(callback, "__qualname__", "") != "run_coroutine_threadsafe.<locals>.callback":
+        return None
+    for cell in getattr(callback, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # an empty cell
+            if isinstance(cell.cell_contents, concurrent.futures.Future):
+                return cell.cell_contents
+    return None
 
 
 def _os_thread_count() -> int:

@@ -413,3 +413,45 @@ def test_a_poll_with_a_zero_timeout_ends_on_the_loop_thread() -> None:
         assert sim.run(poll_once()) == []
     finally:
         sim.finish()
+
+
+# -- a job that hands a coroutine back to the loop ---------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_job_waiting_on_run_coroutine_threadsafe_lets_the_clock_jump() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def add(a: int, b: int) -> int:
+        await asyncio.sleep(5.0)
+        return a + b
+
+    def job() -> int:
+        return asyncio.run_coroutine_threadsafe(add(1, 2), loop).result(timeout=30)
+
+    start = loop_now()
+    started_real = time.perf_counter()
+    assert await loop.run_in_executor(None, job) == 3
+    assert loop_now() - start == pytest.approx(5.0)
+    assert time.perf_counter() - started_real < 5.0
+
+
+@pytest.mark.asyncio
+async def test_once_answered_the_job_holds_the_clock_again() -> None:
+    loop = asyncio.get_running_loop()
+    timer_fired_at: list[float] = []
+
+    async def quick() -> int:
+        await asyncio.sleep(1.0)
+        return 1
+
+    def job() -> int:
+        value = asyncio.run_coroutine_threadsafe(quick(), loop).result(timeout=30)
+        burn(0.02)  # real work after the answer: the clock waits for it
+        return value
+
+    loop.call_later(1.5, lambda: timer_fired_at.append(loop_now()))
+    start = loop_now()
+    assert await loop.run_in_executor(None, job) == 1
+    assert loop_now() - start == pytest.approx(1.0)
+    assert timer_fired_at == []
