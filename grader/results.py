@@ -30,9 +30,15 @@ from grader.sanitize import (
     clean_timeline,
 )
 
-__all__ = ["STATUSES", "CheckResult", "GradeResult"]
+__all__ = ["STATUSES", "STATUS_LABELS", "CheckResult", "GradeResult"]
 
-STATUSES = ("passed", "failed", "error", "timed out")
+STATUSES = ("passed", "failed", "error", "timed out", "blocked")
+"""How a check ended. ``blocked``: the code satisfies the check, but a check it requires
+(metadata ``requires``) has not passed, so it is not counted yet and earns nothing."""
+
+STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error",
+                 "timed out": "timed out", "blocked": "not counted yet"}
+"""How each stored status reads to a person (terminal, JSON ``label``, reports)."""
 
 
 def _whole(value: object) -> int:
@@ -82,9 +88,15 @@ class CheckResult:
     def passed(self) -> bool:
         return self.status == "passed"
 
+    @property
+    def label(self) -> str:
+        """The status as a person reads it: ``blocked`` is "not counted yet"."""
+        return STATUS_LABELS.get(self.status, self.status)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["feedback"] = self.feedback.to_dict() if self.feedback else None
+        data["label"] = self.label
         return data
 
     @classmethod

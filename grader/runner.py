@@ -392,7 +392,7 @@ class _Channel:
         for raw in lines:
             try:
                 events.append(str(json.loads(raw).get("event")))
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 continue
         return events
 
@@ -401,7 +401,7 @@ class _Channel:
         for raw in _lines(bytes(self.data)):
             try:
                 record = json.loads(raw.decode("utf-8", errors="replace"))
-            except ValueError:
+            except (ValueError, RecursionError):  # e.g. a line nested 100,000 deep
                 continue
             if isinstance(record, dict):
                 records.append(record)
@@ -661,18 +661,26 @@ def _confirmed(exercise: Exercise, check: str, observations: Any,
 def _apply_requirements(exercise: Exercise, results: list[CheckResult]) -> list[CheckResult]:
     """A passed check counts only if the checks it requires passed too.
 
-    Required checks come earlier in the metadata, so one pass in order settles chains.
+    Held back, it is ``blocked`` ("not counted yet", no points), not ``failed``: the code
+    does what this check asks, and the message names the check to fix first (the root of
+    a chain, with that check's own explanation). Required checks come earlier in the
+    metadata, so one pass in order settles chains. Only this function makes the status:
+    a child that reports ``blocked`` itself gets ``error``.
     """
     by_name: dict[str, CheckResult] = {}
+    root_of: dict[str, CheckResult] = {}  # a blocked check -> the unmet check behind it
     for check, result in zip(exercise.meta.checks, results, strict=True):
+        if result.status == "blocked":
+            result = dataclasses.replace(result, status="error", points=0)
         unmet = [by_name[r] for r in check.requires if not by_name[r].passed]
         if result.passed and unmet:
-            first = unmet[0]
-            because = first.feedback or Feedback(f"it ended as '{first.status}'.")
+            root = root_of.get(unmet[0].name, unmet[0])
+            because = root.feedback or Feedback(f"it ended as '{root.label}'.")
+            root_of[check.name] = root
             result = dataclasses.replace(
-                result, status="failed", points=0,
+                result, status="blocked", points=0,
                 feedback=Feedback(
-                    f"Not counted yet: this only means something once \"{first.title}\" "
+                    f"Not counted yet: this only means something once \"{root.title}\" "
                     f"passes. {because.what}",
                     misconception=because.misconception,
                     next_step=because.next_step,

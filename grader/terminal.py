@@ -26,6 +26,8 @@ MARKS = {
     "failed": ("✗", "FAIL", "red"),
     "error": ("!", "ERROR", "red"),
     "timed out": ("⏱", "TIMEOUT", "yellow"),
+    # Passes, but a check it requires does not yet: no points until that one passes.
+    "blocked": ("◌", "NOT COUNTED YET", "yellow"),
 }
 
 
@@ -83,7 +85,9 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
     style = "bold green" if result.all_passed else "bold"
     score.append(f"Score: {result.score}/{result.max_score}", style=style)
     passed = sum(c.passed for c in result.checks)
-    score.append(f"  ({passed} of {len(result.checks)} checks passed)")
+    held_back = sum(c.status == "blocked" for c in result.checks)
+    score.append(f"  ({passed} of {len(result.checks)} checks passed"
+                 + (f", {held_back} not counted yet)" if held_back else ")"))
     console.print(score)
     if result.all_passed:
         console.print(Text("All checks pass. On to the next exercise: `grade list`."))

@@ -179,7 +179,8 @@ def _failed_checks(results: ClassResults) -> list[FailedCheck]:
             reasons: Counter[str] = Counter()
             for result in attempted:
                 mine = next((c for c in result.checks if c.name == check.name), None)
-                if mine is not None and not mine.passed:
+                # A check held back by one it requires is counted at that one, not here.
+                if mine is not None and not mine.passed and mine.status != "blocked":
                     reasons[_reason(mine)] += 1
             if reasons:
                 found.append(FailedCheck(info.short_name, check.name, check.title,
