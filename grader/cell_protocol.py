@@ -51,7 +51,7 @@ def receive(sock: socket.socket, timeout: float | None) -> dict[str, Any] | None
         raise ProtocolError(f"message of {size} bytes announced")
     try:
         message = json.loads(_exactly(sock, size))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("not a JSON object")

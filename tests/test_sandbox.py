@@ -204,3 +204,26 @@ def test_a_stopped_supervisor_costs_a_bounded_wait(exercise03: Exercise,
         assert not cell.alive
     finally:
         cell.close()
+
+
+def test_the_result_channel_survives_hostile_lines() -> None:
+    """Lines a child could write: deep nesting, garbage, floods; none may crash the parent."""
+    from grader.runner import _Channel
+
+    read, write = os.pipe()
+    channel = _Channel(read)
+    lines = (b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe garbage", b"{\"event\": 1}",
+             b"\n" * 100_000, b'{"event": "result", "check": "x"}')
+    writer = threading.Thread(target=lambda: [os.write(write, line + b"\n") for line in lines])
+    writer.start()
+    try:
+        while writer.is_alive():
+            channel.drain()
+            time.sleep(0.001)
+        channel.drain()
+        assert channel.new_events() == ["1", "result"]
+        assert channel.records() == [{"event": 1}, {"event": "result", "check": "x"}]
+    finally:
+        writer.join()
+        os.close(write)
+        os.close(read)
