@@ -15,6 +15,7 @@ code runs. Only the judges' conditions earn points.
 import asyncio
 import inspect
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from grader.budgets import CpuLimitExceeded
 from grader.suite import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
@@ -173,6 +175,58 @@ def run_beside_heartbeat(sim: Any, make: Callable[[], Any], *, what: str) -> Hea
     return HeartbeatRun(result, beats, span["started"], span["finished"])
 
 
+# -- code that spins until the grader stops it ---------------------------------------
+
+MODULE = "handlers.py"
+SPIN_NAMES = ("done", "monotonic", "perf_counter", "is_set", "is_alive")
+
+
+def spin_guard(student: Any, run: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """``run()``'s result, or, if the check's CPU limit stopped it, where it spun.
+
+    A loop that polls (a thread future's ``done()``, the clock) without awaiting never
+    lets the simulated world move on, so here it spins until the CPU limit. The facts
+    (the student's innermost line, the constructs the file uses) let the judge say what
+    happened, instead of blaming a loop with no exit condition.
+    """
+    try:
+        return run(), None
+    except CpuLimitExceeded as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if Path(f.filename).name == MODULE]
+        where = (f"{MODULE}:{frames[-1].lineno} in {frames[-1].name}: "
+                 f"`{(frames[-1].line or '').strip()[:80]}`") if frames else ""
+        return None, {"where": where, "uses": student.uses(*SPIN_NAMES)}
+
+
+def expect_no_spin(seen: dict[str, Any], *, call: str) -> None:
+    """Fail, saying what was seen and the likely causes, if the handler spun."""
+    spun = seen.get("spun")
+    if not spun:
+        return
+    uses = spun["uses"]
+    where = f" (at {spun['where']})" if spun["where"] else ""
+    if uses.get("done") or uses.get("is_set") or uses.get("is_alive"):
+        polled = ("checking whether the worker thread is done (`done()`, `is_set()` or "
+                  "`is_alive()`) over and over")
+    elif uses.get("monotonic") or uses.get("perf_counter"):
+        polled = "checking the clock over and over until the time is up"
+    else:
+        polled = "running a loop that never reaches an `await`"
+    fail(
+        f"While `{call}` ran, your code kept the event loop's thread busy without ever "
+        f"awaiting{where}, until the grader stopped it. It looks like it was waiting by "
+        f"{polled}.",
+        misconception="A busy-wait never hands the thread back to the event loop, so "
+        "nothing else runs meanwhile: no heartbeat, no other request, and not the loop "
+        "machinery that delivers a worker thread's result or moves the grader's simulated "
+        "clock. On a real server it would end eventually, but it would freeze everything "
+        "until then.",
+        next_step="Wait with `await` instead of polling: `await asyncio.sleep(delay)`, "
+        "`await asyncio.to_thread(...)`, or `await asyncio.wrap_future(future)`.",
+    )
+
+
 # -- shared diagnoses -----------------------------------------------------------------
 
 
@@ -272,12 +326,16 @@ def expect_steady_heartbeat(sim: Any, run: HeartbeatRun, *, call: str) -> None:
         if first.kind == "wait":
             fail(f"While `{call}` ran, {describe_violation(first)} froze the event loop. "
                  f"{effect}", misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
+        where = f" at {first.where}" if MODULE in (first.where or "") else ""
         fail(
-            f"While `{call}` ran, {describe_violation(first)} froze the event loop. {effect}",
-            misconception="A coroutine keeps the loop's thread until it reaches an `await`; a "
-            "long computation in between freezes every other task.",
-            next_step="Await something between the steps, or move the work to a worker thread "
-            "with `asyncio.to_thread`.",
+            f"While `{call}` ran, your code kept the loop's thread busy for "
+            f"{first.seconds:.2f} s of simulated time without an `await`{where}, so it froze "
+            f"the event loop. {effect}",
+            misconception="A coroutine keeps the loop's thread until it reaches an `await`. "
+            "A loop that checks the clock (or a flag) until the time is up, or a long "
+            "computation, runs in between and freezes every other task.",
+            next_step="To wait, `await asyncio.sleep(...)`; to compute, move the work to a "
+            "worker thread with `asyncio.to_thread`.",
         )
     if silent:
         fail(
@@ -306,11 +364,15 @@ def expect_waited(sim: Any, took: float, text: str) -> None:
 
 @pytest.mark.task(1)
 def test_reply_returns_after_the_delay(student, sim):
-    result = sim.run(student.reply_after(0.35, "hi"), what="reply_after")
+    result, spun = spin_guard(
+        student, lambda: sim.run(student.reply_after(0.35, "hi"), what="reply_after"))
+    if spun:
+        return judged(judge_reply_returns_after_the_delay, spun=spun)
     return judged(judge_reply_returns_after_the_delay, result=result, sim=sim)
 
 
 def judge_reply_returns_after_the_delay(seen):
+    expect_no_spin(seen, call=REPLY)
     sim = seen["sim"]
     expect_equal(seen["result"], "hi", call=REPLY,
                  misconception="The reply is the message you were given, unchanged.",
@@ -328,11 +390,15 @@ def judge_reply_returns_after_the_delay(seen):
 
 @pytest.mark.task(1)
 def test_heartbeat_ticks_during_reply(student, sim):
-    run = run_beside_heartbeat(sim, lambda: student.reply_after(0.35, "hi"), what="reply_after")
+    run, spun = spin_guard(student, lambda: run_beside_heartbeat(
+        sim, lambda: student.reply_after(0.35, "hi"), what="reply_after"))
+    if spun:
+        return judged(judge_heartbeat_ticks_during_reply, spun=spun)
     return judged(judge_heartbeat_ticks_during_reply, sim=sim, **run.observations())
 
 
 def judge_heartbeat_ticks_during_reply(seen):
+    expect_no_spin(seen, call=REPLY)
     run = HeartbeatRun.seen(seen)
     expect_steady_heartbeat(seen["sim"], run, call=REPLY)
     took = run.finished - run.started
@@ -348,12 +414,15 @@ LOOKUP = "lookup('alpha')"
 
 @pytest.mark.task(2)
 def test_lookup_returns_library_result(student, sim, library):
-    result = sim.run(student.lookup("alpha"), what="lookup")
+    result, spun = spin_guard(student, lambda: sim.run(student.lookup("alpha"), what="lookup"))
+    if spun:
+        return judged(judge_lookup_returns_library_result, spun=spun)
     return judged(judge_lookup_returns_library_result, result=result,
                   awaitable=awaitable_in(result), sim=sim, calls=library.calls)
 
 
 def judge_lookup_returns_library_result(seen):
+    expect_no_spin(seen, call=LOOKUP)
     expect_value(seen["result"], seen["awaitable"], expected("alpha"), call=LOOKUP,
                  misconception="lookup should hand back exactly what legacy_lookup returned.",
                  next_step="Return the value you get from awaiting the worker thread.")
@@ -370,12 +439,16 @@ def judge_lookup_returns_library_result(seen):
 
 @pytest.mark.task(2)
 def test_heartbeat_ticks_during_lookup(student, sim, library):
-    run = run_beside_heartbeat(sim, lambda: student.lookup("alpha"), what="lookup")
+    run, spun = spin_guard(student, lambda: run_beside_heartbeat(
+        sim, lambda: student.lookup("alpha"), what="lookup"))
+    if spun:
+        return judged(judge_heartbeat_ticks_during_lookup, spun=spun)
     return judged(judge_heartbeat_ticks_during_lookup, awaitable=awaitable_in(run.result),
                   sim=sim, calls=library.calls, **run.observations())
 
 
 def judge_heartbeat_ticks_during_lookup(seen):
+    expect_no_spin(seen, call=LOOKUP)
     run = HeartbeatRun.seen(seen)
     expect_no_awaitable(seen["awaitable"], call=LOOKUP)
     if not lookup_calls(seen):
@@ -408,7 +481,10 @@ def expect_in_key_order(seen: dict[str, Any]) -> None:
 
 @pytest.mark.task(3)
 def test_lookup_all_keeps_key_order(student, sim, library):
-    result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
+    result, spun = spin_guard(
+        student, lambda: sim.run(student.lookup_all(list(KEYS)), what="lookup_all"))
+    if spun:
+        return judged(judge_lookup_all_keeps_key_order, spun=spun)
     awaitable = awaitable_in(result)
     expect_in_key_order({"result": result, "awaitable": awaitable})
     empty = sim.run(student.lookup_all([]), what="lookup_all")
@@ -417,6 +493,7 @@ def test_lookup_all_keeps_key_order(student, sim, library):
 
 
 def judge_lookup_all_keeps_key_order(seen):
+    expect_no_spin(seen, call=LOOKUP_ALL)
     expect_in_key_order(seen)
     expect_equal(seen["empty"], [], call="lookup_all([])",
                  misconception="With no keys there is nothing to look up: the answer is an "
@@ -426,12 +503,16 @@ def judge_lookup_all_keeps_key_order(seen):
 
 @pytest.mark.task(3)
 def test_lookup_all_overlaps_lookups(student, sim, library):
-    result = sim.run(student.lookup_all(list(KEYS)), what="lookup_all")
+    result, spun = spin_guard(
+        student, lambda: sim.run(student.lookup_all(list(KEYS)), what="lookup_all"))
+    if spun:
+        return judged(judge_lookup_all_overlaps_lookups, spun=spun)
     return judged(judge_lookup_all_overlaps_lookups, awaitable=awaitable_in(result), sim=sim,
-                  calls=library.calls)
+                  calls=library.calls, uses=student.uses("max_workers", "ThreadPoolExecutor"))
 
 
 def judge_lookup_all_overlaps_lookups(seen):
+    expect_no_spin(seen, call=LOOKUP_ALL)
     call, sim = LOOKUP_ALL, seen["sim"]
     calls = lookup_calls(seen)
     expect_no_awaitable(seen["awaitable"], call=call)
@@ -455,14 +536,21 @@ def judge_lookup_all_overlaps_lookups(seen):
             misconception=WAIT_MISCONCEPTION, next_step=WAIT_NEXT_STEP)
     if ran_one_after_another(ops):
         total = sum(op.end - op.start for op in ops)
+        own_pool = seen["uses"].get("max_workers") or seen["uses"].get("ThreadPoolExecutor")
         fail(
             f"Your {len(ops)} lookups ran one after another ({total:.2f} s of waiting in "
             f"total), so `{call}` took {took}.",
-            misconception="`await` waits for that lookup to finish before the next line runs, "
-            "so awaiting them one by one (or running them on a pool with a single worker) "
-            "makes them take turns.",
-            next_step="Start every lookup first (asyncio.gather, or a task for each) and only "
-            "then wait for the results.",
+            misconception=(
+                "A thread pool runs at most `max_workers` jobs at once and queues the rest: "
+                "with one worker (or with each job awaited before the next is submitted) "
+                "the lookups take turns." if own_pool else
+                "`await` waits for that lookup to finish before the next line runs, so "
+                "awaiting them one by one makes them take turns."),
+            next_step=("Give the pool a worker per lookup (or use the default executor, "
+                       "`asyncio.to_thread`) and submit every lookup before awaiting any."
+                       if own_pool else
+                       "Start every lookup first (asyncio.gather, or a task for each) and "
+                       "only then wait for the results."),
         )
     fail(
         f"`{call}` took {took}: some lookups waited for others before starting.",
