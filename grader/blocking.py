@@ -10,6 +10,9 @@ The clocks (``time.monotonic``, ``perf_counter``, ``time`` and their ``_ns`` for
 the virtual clock on a thread running a virtual loop or one of its executor jobs, so a
 student who computes a deadline by hand ("deadline = time.monotonic() + 2") is graded
 on the same clock as everything else; elsewhere (pytest, the grader) they stay real.
+On the loop's thread that clock includes the CPU the running step has used (in whole
+quanta, :data:`grader.virtual_loop.CPU_QUANTUM`), so a loop that yields "every 5 ms"
+by ``time.perf_counter()`` does yield, inside the blocking budget.
 
 Module globals bound to the real functions (``from time import sleep``) are patched too;
 patching only the ``time`` module misses them.
