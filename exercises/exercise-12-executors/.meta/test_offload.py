@@ -53,8 +53,13 @@ from grader.suite import (
 if "fork" in multiprocessing.get_all_start_methods():
     multiprocessing.set_start_method("fork", force=True)
 
-LIMITS = [3000, 1000, 2000, 4000]
-CPU_COST = 0.07  # thread-CPU seconds per call: over the loop's 50 ms budget on any machine
+# Eight limits whose counts all differ, so results read from an unordered collection
+# (asyncio.wait's `done` set) or in finishing order come back scrambled, not in order by
+# the luck three or four often have. Only four of them cost CPU time: enough to catch
+# work on the loop, little enough that doing all of it there stays under the CPU limit.
+LIMITS = [3000, 700, 1000, 500, 2000, 800, 4000, 300]
+COSTLY = {3000, 1000, 2000, 4000}
+CPU_COST = 0.07  # thread-CPU seconds per costly call: over the loop's 50 ms budget anywhere
 WORK_LOG = Path(tempfile.gettempdir()) / f"count-primes-{os.getpid()}.log"
 
 
@@ -70,7 +75,7 @@ def _primes_below(limit: int) -> int:
 def counting_fake(limit: int) -> int:
     """Stands in for count_primes. Module level, so a process pool can pickle it by name."""
     value = _primes_below(limit)
-    deadline = time.thread_time() + CPU_COST
+    deadline = time.thread_time() + (CPU_COST if limit in COSTLY else 0.0)
     while time.thread_time() < deadline:
         pass
     where = "loop" if loop_runs_here() else threading.current_thread().name.replace(" ", "_")
@@ -101,25 +106,74 @@ def counting(student):
     WORK_LOG.unlink(missing_ok=True)
 
 
+class SubmitLog:
+    """Every job handed to a ProcessPoolExecutor while count_all runs, in order.
+
+    For each submit: which pool (numbered as first seen), its max_workers, and how many
+    results had already reached the event loop. A done-callback added at submit time
+    runs before the one asyncio adds to deliver the result, so its ``call_soon_threadsafe``
+    mark reaches the loop before the student's code can see that result. A submit made
+    after a mark therefore came after the student waited for a result: counted in loop
+    events, not time, so the workers' real speed never enters the verdict.
+    """
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.delivered = 0
+        self.pools: list[int] = []  # id() of each pool, in the order first seen
+        self.submits: list[tuple[int, int, int]] = []  # (pool number, max_workers, delivered)
+
+    def _mark(self) -> None:
+        self.delivered += 1
+
+    def record(self, pool: Any, future: concurrent.futures.Future) -> None:
+        if id(pool) not in self.pools:
+            self.pools.append(id(pool))
+        workers = getattr(pool, "_max_workers", 0)
+        self.submits.append((self.pools.index(id(pool)), int(workers), self.delivered))
+        loop = self.loop
+        future.add_done_callback(
+            lambda _f: loop.is_closed() or loop.call_soon_threadsafe(self._mark))
+
+
+@contextlib.contextmanager
+def submits_recorded(loop: Any) -> Any:
+    """Record ProcessPoolExecutor.submit calls made while the block runs."""
+    log = SubmitLog(loop)
+    real_submit = concurrent.futures.ProcessPoolExecutor.submit
+
+    def submit(pool: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        future = real_submit(pool, fn, *args, **kwargs)
+        log.record(pool, future)
+        return future
+
+    concurrent.futures.ProcessPoolExecutor.submit = submit  # type: ignore[method-assign]
+    try:
+        yield log
+    finally:
+        concurrent.futures.ProcessPoolExecutor.submit = real_submit  # type: ignore[method-assign]
+
+
 @dataclass
 class CountRun:
     """What one `count_all(LIMITS)` did: its result, the loop's violations, the work log,
-    and how many turns another task got while it ran."""
+    how many turns another task got while it ran, and its submissions to process pools."""
 
     result: Any
     violations: list[Any]
     done: list[Work]
     turns_alongside: int
+    submits: list[tuple[int, int, int]]
 
     def observations(self) -> dict[str, Any]:
         return {"result": self.result, "violations": self.violations,
                 "done": [(w.limit, w.pid, w.where) for w in self.done],
-                "turns": self.turns_alongside, "here": os.getpid()}
+                "turns": self.turns_alongside, "here": os.getpid(), "submits": self.submits}
 
     @classmethod
     def seen(cls, seen: dict[str, Any]) -> "CountRun":
         return cls(seen["result"], seen["violations"], [Work(*w) for w in seen["done"]],
-                   seen["turns"])
+                   seen["turns"], [tuple(s) for s in seen["submits"]])
 
 
 NEIGHBOUR_TURNS = 3  # enough to see the loop is free; few, so nothing spins while waiting
@@ -160,8 +214,10 @@ def count_all_once(sim: Any, student: Any) -> CountRun:
     that fails is not kept, so the next check tries again and reports it itself.
     """
     if not _count_runs:
-        result, turns = run_count_all(sim, student, LIMITS, alongside=True)
-        _count_runs.append(CountRun(result, list(sim.violations), work_done(), turns))
+        with submits_recorded(sim.loop) as log:
+            result, turns = run_count_all(sim, student, LIMITS, alongside=True)
+        _count_runs.append(CountRun(result, list(sim.violations), work_done(), turns,
+                                    log.submits))
     return _count_runs[0]
 
 
@@ -539,17 +595,35 @@ COUNT_ORDER = dict(
 )
 
 
+def expect_counts_in_order(result: Any, limits: list[int], *, call: str, uses: dict) -> None:
+    wanted = [_primes_below(n) for n in limits]
+    if (isinstance(result, list) and result != wanted
+            and sorted(map(repr, result)) == sorted(map(repr, wanted))):
+        cause = ("`asyncio.wait` returns its `done` futures as a set, which has no order"
+                 if uses.get("wait") else
+                 "`as_completed` hands results over as they finish"
+                 if uses.get("as_completed") else
+                 "results collected as they finish come in finishing order")
+        fail(f"`{call}` returned the right counts in another order: {result!r}; expected "
+             f"{wanted!r}.",
+             misconception=f"{cause[:1].upper()}{cause[1:]}; the counts must line up with "
+             "the limits.",
+             next_step="Keep the futures in a list in the order of the limits and await them "
+             "together: `await asyncio.gather(*futures)`.")
+    expect_equal(result, wanted, call=call, **COUNT_ORDER)
+
+
 @pytest.mark.task(1)
 def test_count_all_keeps_input_order(student, sim, counting):
+    uses = student.uses("wait", "as_completed")
     result = count_all_once(sim, student).result
-    expect_equal(result, [_primes_below(n) for n in LIMITS], call=COUNT_ALL, **COUNT_ORDER)
+    expect_counts_in_order(result, LIMITS, call=COUNT_ALL, uses=uses)
     empty = run_count_all(sim, student, [])
-    return judged(judge_count_all_keeps_input_order, result=result, empty=empty)
+    return judged(judge_count_all_keeps_input_order, result=result, empty=empty, uses=uses)
 
 
 def judge_count_all_keeps_input_order(seen):
-    expect_equal(seen["result"], [_primes_below(n) for n in LIMITS], call=COUNT_ALL,
-                 **COUNT_ORDER)
+    expect_counts_in_order(seen["result"], LIMITS, call=COUNT_ALL, uses=seen["uses"])
     expect_equal(seen["empty"], [], call="count_all([])",
                  misconception="With no limits there is nothing to count: the answer is [].",
                  next_step="Make sure your code handles an empty list.")
@@ -617,13 +691,52 @@ def test_count_all_uses_worker_processes(student, sim, counting):
     return judged(judge_count_all_uses_worker_processes, **run.observations())
 
 
+def expect_one_pool_of_two_busy_workers(submits: list[tuple[int, int, int]]) -> None:
+    """One ProcessPoolExecutor with two workers, handed every count before any result."""
+    if not submits:
+        return  # no ProcessPoolExecutor.submit seen: the checks above judged the work
+    pools = {pool for pool, _, _ in submits}
+    if len(pools) > 1:
+        fail(
+            f"`{COUNT_ALL}` handed its {len(submits)} counts to {len(pools)} different "
+            "process pools; the task asks for one pool of two workers shared by every count.",
+            misconception="Each ProcessPoolExecutor starts worker processes of its own: a "
+            "pool per job pays that start-up every time and no longer limits the work to two "
+            "processes at once.",
+            next_step="Create one `ProcessPoolExecutor(max_workers=2)` and submit every count "
+            "to it.",
+        )
+    workers = submits[0][1]
+    if workers != 2:
+        fail(
+            f"`{COUNT_ALL}` used a process pool with max_workers={workers}; the task asks for "
+            "two workers.",
+            misconception="max_workers is how many counts run at the same time: one worker "
+            "makes them take turns, more than the task allows competes for the same cores.",
+            next_step="`ProcessPoolExecutor(max_workers=2)`.",
+        )
+    late = next((i for i, (_, _, delivered) in enumerate(submits) if delivered), None)
+    if late is not None:
+        fail(
+            f"`{COUNT_ALL}` waited for a result before handing the next count to the pool: "
+            f"only {late} of the {len(submits)} counts had been submitted when the first "
+            "result came back, so the two workers took turns instead of both staying busy.",
+            misconception="`await loop.run_in_executor(...)` inside a loop waits for that job "
+            "before the next line submits another: the pool never has more than one job.",
+            next_step="Submit every count first (a list of `loop.run_in_executor(pool, "
+            "count_primes, limit)` futures), then `await asyncio.gather(*futures)`.",
+        )
+
+
 def judge_count_all_uses_worker_processes(seen):
-    done, here = CountRun.seen(seen).done, seen["here"]
+    run = CountRun.seen(seen)
+    done, here = run.done, seen["here"]
     if any(w.where == "loop" and w.pid != here for w in done):
         raise ValueError("work on the event loop's thread in another process")
     expect_every_limit_counted(done, call=COUNT_ALL)
     local = sorted((w for w in done if w.pid == here), key=lambda w: LIMITS.index(w.limit))
     if not local:
+        expect_one_pool_of_two_busy_workers(run.submits)
         return
     first = local[0]
     if first.where == "loop":
@@ -669,10 +782,71 @@ def judge_reads_in_order_off_the_loop(seen):
     expect_every_path_read(drive, call=READ_ALL)
 
 
+READ_NAMES = ("Semaphore", "BoundedSemaphore", "to_thread", "run_in_executor",
+              "ThreadPoolExecutor", "max_workers")
+
+
 @pytest.mark.task(2)
 def test_reads_three_at_a_time(student, sim, drive):
     sim.run(student.read_all(list(PATHS)), what="read_all")
-    return judged(judge_reads_three_at_a_time, **drive.observations())
+    return judged(judge_reads_three_at_a_time, **drive.observations(),
+                  uses=student.uses(*READ_NAMES))
+
+
+def too_many_why(uses: dict) -> dict[str, str]:
+    """Why more than three reads ran at once, from what the student's file uses."""
+    if uses.get("Semaphore") or uses.get("BoundedSemaphore"):
+        return dict(
+            misconception="A Semaphore only holds back the tasks that acquire that same "
+            "object: one created inside the function each read runs (a new Semaphore(3) "
+            "per read) never makes anyone wait, and a read not inside `async with sem:` "
+            "is not limited at all.",
+            next_step="Create one `asyncio.Semaphore(3)` in read_all, before starting the "
+            "reads, and have every read acquire it; or run the reads on a "
+            "`ThreadPoolExecutor(max_workers=3)`.")
+    if uses.get("max_workers") or uses.get("ThreadPoolExecutor"):
+        return dict(
+            misconception="A thread pool runs as many jobs at once as it has workers: a pool "
+            "with more than three workers (or reads sent to another executor) is no limit "
+            "of three.",
+            next_step="Send every read to one `ThreadPoolExecutor(max_workers=3)` with "
+            "`loop.run_in_executor(pool, read_file, path)`.")
+    return dict(
+        misconception="`asyncio.to_thread` and the loop's default executor have many worker "
+        "threads, so starting every read at once really runs them all at once.",
+        next_step="Run the reads on a `ThreadPoolExecutor(max_workers=3)` with "
+        "`loop.run_in_executor`: extra jobs wait in the pool's queue.")
+
+
+def expect_next_read_starts_at_once(drive: DriveRecord, *, call: str, started: float) -> None:
+    """Judged from the timeline: three reads start at once, and each later read starts the
+    moment an earlier one ends (a slot left idle while reads wait is a missed promise)."""
+    ops = sorted((op for op in drive.ops if op.end is not None), key=lambda op: op.start)
+    first = ops[:READ_LIMIT]
+    late_first = [op for op in first if op.start > started + 1e-6]
+    if late_first:
+        fail(
+            f"`{call}` did not start three reads at once: {late_first[0].label} started "
+            f"only at {late_first[0].start - started:.2f} s.",
+            misconception="The drive takes three reads at a time from the start; waiting "
+            "before starting the first ones wastes connections.",
+            next_step="Hand every read to a `ThreadPoolExecutor(max_workers=3)` at once.",
+        )
+    ends = sorted(op.end for op in ops)
+    for waiting, op in enumerate(ops[READ_LIMIT:]):
+        freed = ends[waiting]
+        if op.start > freed + 1e-6:
+            fail(
+                f"`{call}` left a connection idle: a read ended at {freed - started:.2f} s "
+                f"but {op.label} started only at {op.start - started:.2f} s, although it "
+                "was waiting its turn.",
+                misconception="Reads started in fixed batches of three (or in a window that "
+                "waits for the oldest read) keep finished slots empty until the slowest "
+                "one is done. A limit of three is also a promise of three.",
+                next_step="Submit every read to a `ThreadPoolExecutor(max_workers=3)` (or "
+                "guard each with one shared `asyncio.Semaphore(3)`): the next read starts "
+                "as soon as any slot is free.",
+            )
 
 
 def judge_reads_three_at_a_time(seen):
@@ -683,15 +857,14 @@ def judge_reads_three_at_a_time(seen):
         fail(
             f"`{call}` had {drive.peak} reads in flight at once; the drive accepts at most "
             f"{READ_LIMIT}.",
-            misconception="`asyncio.to_thread` and the loop's default executor have many "
-            "worker threads, so starting every read at once really runs them all at once.",
-            next_step="Run the reads on a `ThreadPoolExecutor(max_workers=3)` with "
-            "`loop.run_in_executor`: extra jobs wait in the pool's queue.",
+            **too_many_why(seen["uses"]),
         )
+    ops = [op for op in drive.ops if op.end is not None]
+    if not ran_one_after_another(ops):
+        expect_next_read_starts_at_once(drive, call=call, started=sim.started)
     if sim.elapsed <= READ_BUDGET + 1e-9:
         return
     took = f"{sim.elapsed:.2f} s of simulated time (the budget is {READ_BUDGET:g} s)"
-    ops = [op for op in drive.ops if op.end is not None]
     if ran_one_after_another(ops):
         fail(
             f"Your {len(ops)} reads ran one after another, so `{call}` took {took}.",
