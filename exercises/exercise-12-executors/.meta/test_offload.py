@@ -28,7 +28,7 @@ import re
 import tempfile
 import threading
 import time
-from concurrent.futures._base import _AllCompletedWaiter
+from concurrent.futures._base import _AllCompletedWaiter, _AsCompletedWaiter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -411,6 +411,7 @@ class ScriptedPool(concurrent.futures.Executor):
         self._progress = time.monotonic()
         self.batches: list[int] = []
         self.shut_down_by_student = False
+        self.as_completed_used = False  # an as_completed waiter was seen on a future
         self._pause = threading.Event()  # never set: a plain real-time pause between polls
         self._thread = threading.Thread(target=self._drive, name="scripted-pool", daemon=True)
         self._thread.start()
@@ -449,10 +450,13 @@ class ScriptedPool(concurrent.futures.Executor):
 
     def _ready_for(self, future: WatchedFuture) -> bool:
         """True when completing ``future`` now cannot blur the order a waiter sees."""
+        waiters = list(future._waiters)
+        if any(isinstance(w, _AsCompletedWaiter) for w in waiters):
+            self.as_completed_used = True
         if self._blocked:
             return True
         return any(isinstance(w, _AllCompletedWaiter) or not w.finished_futures
-                   for w in list(future._waiters))
+                   for w in waiters)
 
     def _drive(self) -> None:
         _driver.active = True
@@ -534,7 +538,8 @@ def pool_observations(result: Any, pool: ScriptedPool, camera: FakeCamera) -> di
     return {"result": result,
             "futures": any(isinstance(v, concurrent.futures.Future) for v in values),
             "outside_pool": camera.outside_pool, "in_pool": camera.in_pool,
-            "shut_down": pool.shut_down_by_student, "batches": pool.batches}
+            "shut_down": pool.shut_down_by_student, "batches": pool.batches,
+            "as_completed_used": pool.as_completed_used}
 
 
 def expect_pool_used_properly(seen: dict[str, Any], *, call: str) -> None:
@@ -599,10 +604,9 @@ def expect_counts_in_order(result: Any, limits: list[int], *, call: str, uses: d
     wanted = [_primes_below(n) for n in limits]
     if (isinstance(result, list) and result != wanted
             and sorted(map(repr, result)) == sorted(map(repr, wanted))):
+        # The stub imports as_completed for task 3, so only `wait` says what count_all did.
         cause = ("`asyncio.wait` returns its `done` futures as a set, which has no order"
                  if uses.get("wait") else
-                 "`as_completed` hands results over as they finish"
-                 if uses.get("as_completed") else
                  "results collected as they finish come in finishing order")
         fail(f"`{call}` returned the right counts in another order: {result!r}; expected "
              f"{wanted!r}.",
@@ -615,7 +619,7 @@ def expect_counts_in_order(result: Any, limits: list[int], *, call: str, uses: d
 
 @pytest.mark.task(1)
 def test_count_all_keeps_input_order(student, sim, counting):
-    uses = student.uses("wait", "as_completed")
+    uses = student.uses("wait")
     result = count_all_once(sim, student).result
     expect_counts_in_order(result, LIMITS, call=COUNT_ALL, uses=uses)
     empty = run_count_all(sim, student, [])
@@ -923,6 +927,16 @@ def judge_as_completed_gives_finishing_order(seen):
     call, result = AS_READY_CALL, seen["result"]
     expect_pool_used_properly(seen, call=call)
     expect_all_handed_over(seen["batches"], call=call)
+    if result == IN_ORDER and seen["as_completed_used"]:
+        fail(
+            f"`{call}` returned the photos in the input order, {result!r}; they should come in "
+            f"the order the downloads finished, {AS_READY!r}.",
+            misconception="You do call `as_completed`, but the photos were taken from the "
+            "futures (or names) in the order you submitted them, not in the order "
+            "`as_completed` yields the futures.",
+            next_step="Append `future.result()` inside the loop `for future in "
+            "as_completed(futures):`, in the order that loop hands them to you.",
+        )
     if result == IN_ORDER:
         fail(
             f"`{call}` returned the photos in the input order, {result!r}; they should come in "
