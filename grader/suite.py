@@ -40,9 +40,9 @@ from grader.expectations import (
 )
 from grader.fake_io import FakeIO, SourceFailed
 from grader.feedback import CheckFailed, Feedback, fail
-from grader.judging import FakeIORecord, Repr, SimulationRecord, TaskRecord
 from grader.observation import Ended, observe
 from grader.observed import judged, observed
+from grader.records import FakeIORecord, Repr, SimulationRecord, TaskRecord
 from grader.simulation import Operation, SimulatedTimeout, Simulation, task_label
 from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
