@@ -271,6 +271,7 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
 def _student_import() -> Any:
     assert _settings is not None
     emit({"event": "importing"})
+    module: Any
     try:
         module = import_student_module(_settings.student_file, _settings.module_name)
     except StudentImportError as exc:
@@ -298,6 +299,7 @@ def student(_student_import: Any) -> Any:
 def sim(request: pytest.FixtureRequest, student: StudentModule) -> Any:
     """A fresh simulated world (virtual clock, blocking detection) for one check."""
     # The deadlock grace is real time: keep it well inside the check's own time limit.
+    assert _settings is not None
     grace = min(DEADLOCK_GRACE, _settings.time_limit / 4)
     simulation = Simulation(student_file=student.path, deadlock_grace=grace)
     simulation.start([student.module])

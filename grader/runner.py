@@ -553,11 +553,6 @@ def _watch(process: ChildHandle, channel: _Channel, time_limit: float,
             return True
 
 
-def _kill_group(process: ChildHandle) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def _why_child_stopped(outcome: _ChildOutcome) -> tuple[str, Feedback]:
     """Status and explanation for checks the child never reported."""
     if outcome.killed_for_time:
@@ -597,17 +592,16 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
     for check in exercise.meta.checks:
         record = reported.get(check.name)
         if record is None:
-            status, feedback = lost.get(check.name, ("error", Feedback(
+            lost_status, lost_feedback = lost.get(check.name, ("error", Feedback(
                 "This check never reported a result.",
                 next_step="Run the exercise again; if it persists, tell your instructor.",
             )))
-            results.append(CheckResult(check.name, check.title, check.task, status, 0,
-                                       check.points, feedback))
+            results.append(CheckResult(check.name, check.title, check.task, lost_status, 0,
+                                       check.points, lost_feedback))
             continue
-        status = record.get("status")
-        if status not in STATUSES:
-            status = "error"
-        feedback = record.get("feedback")
+        reported_status = record.get("status")
+        status = reported_status if reported_status in STATUSES else "error"
+        feedback: dict[str, Any] | None = record.get("feedback")
         if status == "passed":
             status, feedback = _confirmed(exercise, check.name, record.get("observed"), flags)
         results.append(

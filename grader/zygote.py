@@ -144,7 +144,7 @@ def _wait(sock: socket.socket, pid: int, job_id: str) -> int:
     pidfd = os.pidfd_open(pid)
     try:
         while True:
-            ready = select.select([pidfd, sock], [], [])[0]
+            ready = select.select([pidfd, sock.fileno()], [], [])[0]
             if pidfd in ready:
                 _, status = os.waitpid(pid, 0)
                 return os.waitstatus_to_exitcode(status)
