@@ -18,7 +18,9 @@ Blocking is detected explicitly instead of inferred from slowness:
   works as it would for real, and a poll with a deadline (``wait(timeout=0)``) ends.
   The cost is counted in whole :data:`CPU_QUANTUM` units, rounded down: an ordinary
   step (microseconds) moves nothing, so timelines stay exact and identical from run to
-  run, while a long stretch of CPU work moves the clock by what it measured;
+  run, while a long stretch of CPU work moves the clock by what it measured. Garbage
+  collections are left out of a step's cost, and a step stopped from outside (the CPU
+  limit) charges nothing: neither is a measure of the student's code;
 * ``time.sleep`` is patched by :mod:`grader.blocking`; on the loop thread it records a
   violation and advances the virtual clock by the requested amount (the loop really was
   frozen for that long in the student's model of the world).
@@ -42,6 +44,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import gc
 import heapq
 import itertools
 import os
@@ -130,6 +133,32 @@ class _Sleeper:
     event: threading.Event = field(compare=False)
 
 
+_gc_cpu: dict[int, float] = {}  # thread id -> thread CPU seconds spent collecting garbage
+_gc_started: dict[int, float] = {}
+
+
+def _note_gc(phase: str, _info: dict[str, Any]) -> None:
+    """gc callback: the collector's CPU, per thread, to leave out of a step's cost.
+
+    A collection runs in whichever step happens to allocate past a threshold, and how
+    long it takes depends on everything alive in the process (worker threads'
+    allocations included), so it says nothing about the student's step.
+    """
+    ident = threading.get_ident()
+    if phase == "start":
+        _gc_started[ident] = _real_thread_time()
+    elif (began := _gc_started.pop(ident, None)) is not None:
+        _gc_cpu[ident] = _gc_cpu.get(ident, 0.0) + _real_thread_time() - began
+
+
+gc.callbacks.append(_note_gc)
+
+
+def _step_cpu() -> float:
+    """This thread's CPU time, less what the garbage collector used of it."""
+    return _real_thread_time() - _gc_cpu.get(threading.get_ident(), 0.0)
+
+
 class _MeasuredHandle(events.Handle):
     """A callback handle that charges its thread CPU time to the loop."""
 
@@ -137,18 +166,28 @@ class _MeasuredHandle(events.Handle):
 
     def _run(self) -> None:
         loop = self._loop
-        start = loop._step_cpu_start = _real_thread_time()
+        start = loop._step_cpu_start = _step_cpu()
         try:
             super()._run()
         finally:
-            cost = _real_thread_time() - start
+            cost = _step_cpu() - start
             loop._step_cpu_start = None
             loop._charge_step(self._callback, cost, counts=not self._cancelled)
 
 
+QUANTUM_EXCESS = 1e-9
+"""Clock seconds each quantum adds beyond CPU_QUANTUM.
+
+Clocks are read as a large base plus virtual time, and ``(t + 0.005) - t`` may come out
+a hair under 0.005 in floating point, so "wait until 5 ms have passed" would take a
+second quantum in one run and not in the next. A nanosecond more per quantum is far
+above that rounding and far below anything a timeline shows (rounded to microseconds).
+"""
+
+
 def cpu_charge(seconds: float) -> float:
     """The clock time ``seconds`` of loop-thread CPU are worth: whole quanta, rounded down."""
-    return (seconds // CPU_QUANTUM) * CPU_QUANTUM if seconds > 0 else 0.0
+    return (seconds // CPU_QUANTUM) * (CPU_QUANTUM + QUANTUM_EXCESS) if seconds > 0 else 0.0
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -187,7 +226,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         start = self._step_cpu_start
         if start is None or threading.get_ident() != self._thread_id:
             return self._now
-        return self._now + cpu_charge(_real_thread_time() - start)
+        return self._now + cpu_charge(_step_cpu() - start)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward, as if the loop thread had been frozen for ``seconds``."""
@@ -519,7 +558,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         """
         if counts and cost > self.cpu_budget:
             self._record_cpu_violation(callback, cost)
-        charge = cpu_charge(cost)
+        # A step cut off from outside (the CPU limit, pytest-timeout) ended at a moment
+        # that depends on load, not on the code: its CPU is no measure of the code.
+        charge = 0.0 if _stopped_from_outside(callback) else cpu_charge(cost)
         if charge:
             with self._lock:
                 self._now += charge
@@ -546,6 +587,19 @@ class _JobCall:
             _job_of_thread.current = None
             with self.loop._lock:
                 self.job.state = "finished"
+
+
+def _stopped_from_outside(callback: Any) -> bool:
+    """Did this step end its task with a BaseException that is not an Exception?
+
+    Student code raises Exceptions; the grader's stops (the CPU limit, a real-time
+    limit, LoopThreadStuck) are BaseExceptions, set on the task by its step.
+    """
+    owner = getattr(callback, "__self__", None)
+    if not isinstance(owner, asyncio.Future) or not owner.done() or owner.cancelled():
+        return False
+    exception = getattr(owner, "_exception", None)
+    return exception is not None and not isinstance(exception, Exception)
 
 
 def _result_future_of(callback: Callable[..., Any]) -> concurrent.futures.Future | None:

@@ -319,6 +319,7 @@ async def test_ordinary_steps_leave_the_clock_exact() -> None:
 def test_a_loop_pacing_itself_by_the_clock_yields_inside_the_budget() -> None:
     """Yield once 5 ms of perf_counter have passed: real code's way to share the loop."""
     from grader.simulation import Simulation
+    from grader.virtual_loop import CPU_QUANTUM
 
     async def crunch(total_cpu: float) -> int:
         slices = 0
@@ -349,7 +350,7 @@ def test_a_loop_pacing_itself_by_the_clock_yields_inside_the_budget() -> None:
         sim.finish()
     assert sim.violations == []
     assert slices >= 12  # 120 ms of CPU in slices of about 5 ms
-    assert sim.elapsed >= 0.12  # the CPU is on the clock
+    assert sim.elapsed == pytest.approx(slices * CPU_QUANTUM)  # one quantum per slice
     assert beats == sorted(beats) and len(beats) == 5
 
 
@@ -455,3 +456,38 @@ async def test_once_answered_the_job_holds_the_clock_again() -> None:
     assert await loop.run_in_executor(None, job) == 1
     assert loop_now() - start == pytest.approx(1.0)
     assert timer_fired_at == []
+
+
+def test_a_step_stopped_from_outside_leaves_the_clock_alone() -> None:
+    """The CPU limit stops a spinning step at a moment set by load: no measure of the code."""
+    from grader.simulation import Simulation
+
+    class Stopped(BaseException):  # like the plugin's CpuLimitExceeded
+        pass
+
+    async def spin_until_stopped() -> None:
+        await asyncio.sleep(1.0)
+        burn(0.03)
+        raise Stopped()
+
+    sim = Simulation()
+    sim.start()
+    try:
+        with pytest.raises(Stopped):
+            sim.run(spin_until_stopped())
+    finally:
+        sim.finish()
+    assert sim.elapsed == pytest.approx(1.0, abs=1e-9)
+
+
+def test_garbage_collection_is_not_charged_to_the_step() -> None:
+    import gc
+
+    from grader.virtual_loop import _step_cpu
+
+    junk = [[i] for i in range(300_000)]
+    before = _step_cpu()
+    for _ in range(5):
+        gc.collect()
+    assert _step_cpu() - before < 0.002
+    del junk
