@@ -28,7 +28,12 @@ from grader.suite import (
 REPORT_DELAY = 2.0
 STEP_DELAYS = {"login": 0.3, "menu": 0.4, "alerts": 0.5}
 STEPS = list(STEP_DELAYS)
-JOB_DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8}
+JOB_DELAYS = {"a": 1.0, "b": 0.5, "c": 0.8, "d": 0.6, "e": 1.2, "f": 0.3, "g": 0.9,
+              "h": 0.4, "i": 1.1, "j": 0.7}  # all different: no two jobs end together
+TEN = list(JOB_DELAYS)
+# What a message may name: only the constructs the student's file uses (student.uses).
+CONSTRUCTS = ("wait", "gather", "as_completed", "run_until_complete", "run", "clear",
+              "remove", "pop")
 BUDGET = 2.1
 CALL = "open_dashboard('sales', ['login', 'menu', 'alerts'])"
 EPS = 1e-9
@@ -124,6 +129,22 @@ def run_dashboard(student, sim):
     return sim.run(student.open_dashboard("sales", list(STEPS)), what="open_dashboard")
 
 
+class EarlyRead:
+    """open_dashboard asked a task for its result before the task had finished."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.text = f"InvalidStateError: {exc}"
+
+
+def dashboard_outcome(student, sim):
+    """run_dashboard, with an early Task.result() kept as a fact instead of a crash, so
+    the checks about the timeline still judge what ran."""
+    try:
+        return run_dashboard(student, sim)
+    except asyncio.InvalidStateError as exc:
+        return EarlyRead(exc)
+
+
 def short_where(where: str) -> str:
     """'File "/long/path/x.py", line 49, in f' -> ' (x.py, line 49, in f)'."""
     match = re.search(r'File "([^"]+)", line (\d+), in (\S+)', where or "")
@@ -180,17 +201,29 @@ DASHBOARD = ("sales report", ["login done", "menu done", "alerts done"])
 
 @pytest.mark.task(1)
 def test_returns_report_and_steps(student, sim, office):
-    result = run_dashboard(student, sim)
+    result = dashboard_outcome(student, sim)
+    early = result.text if isinstance(result, EarlyRead) else None
+    if early:
+        result = None
     if isinstance(result, list) and len(result) == 2:
         result = tuple(result)
     handles = isinstance(result, tuple) and any(
         isinstance(part, asyncio.Future) or inspect.iscoroutine(part) for part in result)
     return judged(judge_returns_report_and_steps, result=result, handles=handles,
-                  **office.seen())
+                  early=early, **office.seen())
 
 
 def judge_returns_report_and_steps(seen):
     result = seen["result"]
+    if seen["early"]:
+        fail(
+            f"`{CALL}` asked the report task for its result after the steps, at "
+            f"t={secs(sum(STEP_DELAYS.values()))}, while the report was still running "
+            f"({secs(REPORT_DELAY - sum(STEP_DELAYS.values()))} to go): {seen['early'].rstrip('.')}.",
+            misconception="task.result() does not wait: it only works once the task is "
+            "done. `await task` is what waits for whatever is left of it.",
+            next_step="Collect the report with `await report_task` after the steps.",
+        )
     if seen["handles"] is not False:
         fail(
             f"`{CALL}` returned {result!r:.160}: a task or coroutine instead of its result.",
@@ -224,7 +257,7 @@ def expect_results_made(io, labels: list[str], call: str, by: float | None = Non
 
 @pytest.mark.task(1)
 def test_report_starts_at_once(student, sim, office):
-    run_dashboard(student, sim)
+    dashboard_outcome(student, sim)
     return judged(judge_report_starts_at_once, sim=sim, **office.seen())
 
 
@@ -238,7 +271,7 @@ def judge_report_starts_at_once(seen):
 
 @pytest.mark.task(1)
 def test_total_is_max_not_sum(student, sim, office):
-    run_dashboard(student, sim)
+    dashboard_outcome(student, sim)
     sim.budget = BUDGET
     return judged(judge_total_is_max_not_sum, sim=sim, **office.seen())
 
@@ -271,7 +304,7 @@ def judge_total_is_max_not_sum(seen):
 
 @pytest.mark.task(1)
 def test_steps_run_in_order(student, sim, office):
-    run_dashboard(student, sim)
+    dashboard_outcome(student, sim)
     return judged(judge_steps_run_in_order, **office.seen())
 
 
@@ -308,7 +341,7 @@ def jobs_still_running(io, results, returned_at: float) -> None:
     still = running(io)
     if still:
         fail(
-            f"`await jobs.wait_for_all()` returned {results!r:.120} at t={secs(returned_at)} "
+            f"`await jobs.wait_for_all()` returned {results!r:.400} at t={secs(returned_at)} "
             f"while {jobs_were(len(still))} still running: {', '.join(still)}. Nothing "
             "waited for them, so their results were lost.",
             misconception="A task nobody keeps is out of reach: it can't be awaited, its "
@@ -317,6 +350,50 @@ def jobs_still_running(io, results, returned_at: float) -> None:
             next_step="In start(), store each task (for example in a list on self) before "
             "returning it; in wait_for_all, await every stored task.",
         )
+
+
+def in_start_order(results, expected: list[str], *, call: str, uses: dict[str, bool],
+                   finished: list[str]) -> None:
+    """Every result there but shuffled: name the likely cause (finished: completion order)."""
+    if not isinstance(results, list) or results == expected or sorted(
+            map(repr, results)) != sorted(map(repr, expected)):
+        return
+    if results == finished:
+        fail(
+            f"`{call}` returned every result, but in the order the jobs finished.",
+            misconception="wait_for_all returns the results in the order the jobs were "
+            "started; collecting them as they complete gives the finishing order.",
+            next_step="Keep the tasks in a list in start order and read each task's result "
+            "from that list (asyncio.gather(*tasks) does exactly that).",
+        )
+    if uses["wait"]:
+        # No list in the message: a set's order changes from run to run.
+        fail(
+            f"`{call}` returned every result, but in neither the order the jobs were "
+            "started nor the order they finished.",
+            misconception="asyncio.wait hands back `done` as a set, and a set has no "
+            "order: reading the results out of it gives them in an arbitrary order "
+            "(which may even look right for two or three jobs).",
+            next_step="After the wait, read each task's result() from your own list of "
+            "tasks, which is in start order.",
+        )
+
+
+def refused_to_run(problem: str | None, *, call: str, uses: dict[str, bool]) -> None:
+    """start() tried to drive the loop that is already running it."""
+    if not problem:
+        return
+    drove = [f"`{name}`" for name in ("run_until_complete", "run") if uses[name]]
+    fail(
+        f"`{call}` raised {problem}.",
+        misconception=("Your file uses " + " and ".join(drove) + ", which tries to drive "
+                       "the event loop until a job is done; but the loop is already "
+                       "running your code, so it refuses. " if drove else "")
+        + "start() does not wait for anything: it only hands the job to the running loop "
+        "with asyncio.create_task and returns the task at once.",
+        next_step="In start(), `task = asyncio.create_task(run_job(name))`, store it, return "
+        "it; wait for the tasks only in wait_for_all, with await.",
+    )
 
 
 def jobs_were(count: int) -> str:
@@ -350,11 +427,15 @@ def expect_started(returned: str, shown: str) -> None:
 
 @pytest.mark.task(2)
 def test_start_returns_running_task(student, sim, office):
-    facts = {}
+    facts = {"refused": None, "returned": "other", "shown": ""}
 
     async def scenario():
         jobs = student.BackgroundJobs()
-        task = jobs.start("a")
+        try:
+            task = jobs.start("a")
+        except RuntimeError as exc:
+            facts["refused"] = f"RuntimeError: {exc}"[:160]
+            return
         facts["shown"] = f"{task!r:.80}"
         facts["returned"] = ("coroutine" if inspect.iscoroutine(task) else
                              "task" if isinstance(task, asyncio.Future) else "other")
@@ -364,10 +445,13 @@ def test_start_returns_running_task(student, sim, office):
         await asyncio.sleep(0.25)  # the caller gets on with something else
 
     sim.run(scenario(), what="BackgroundJobs.start")
-    return judged(judge_start_returns_running_task, **facts, **office.seen())
+    refused_to_run(facts["refused"], call="jobs.start('a')", uses=student.uses(*CONSTRUCTS))
+    return judged(judge_start_returns_running_task, **facts, uses=student.uses(*CONSTRUCTS),
+                  **office.seen())
 
 
 def judge_start_returns_running_task(seen):
+    refused_to_run(seen["refused"], call="jobs.start('a')", uses=seen["uses"])
     expect_started(seen["returned"], seen["shown"])
     ops = [op for op in operations(seen["io"]) if op.label == "run_job('a')"]
     if not ops:
@@ -387,45 +471,99 @@ def judge_start_returns_running_task(seen):
 
 
 def run_jobs(sim, scenario) -> dict:
-    results, returned_at = sim.run(scenario(), what="BackgroundJobs.wait_for_all")
-    return {"results": as_list(results), "returned_at": returned_at}
+    """Run a task-2 scenario; start() refusing to run (a RuntimeError) is kept as a fact."""
+    try:
+        facts = sim.run(scenario(), what="BackgroundJobs.wait_for_all")
+    except RuntimeError as exc:
+        if "already awaited coroutine" in str(exc):
+            return {"refused": None, "reused": f"RuntimeError: {exc}"[:160]}
+        if "loop" not in str(exc):
+            raise
+        return {"refused": f"RuntimeError: {exc}"[:160], "reused": None}
+    return {"refused": None, "reused": None, **facts}
 
 
-ABC = ["a finished", "b finished", "c finished"]
-ABC_CALL = "jobs.start('a'); jobs.start('b'); jobs.start('c'); await jobs.wait_for_all()"
+def awaited_twice(reused: str | None, *, call: str) -> None:
+    """wait_for_all awaited a stored coroutine a second time."""
+    if reused:
+        fail(
+            f"`{call}` raised {reused}: your registry holds coroutine objects, not a Task "
+            "for each job, and a coroutine can be awaited only once.",
+            misconception="A coroutine object is a single run of a function: once awaited, "
+            "it is used up. A Task is started at once and keeps its result, so it can be "
+            "awaited (or asked for its result) as often as you like.",
+            next_step="In start(), wrap the job in asyncio.create_task(run_job(name)) and "
+            "store that task.",
+        )
+
+
+TEN_RESULTS = [f"{name} finished" for name in TEN]
+TEN_FINISHED = [f"{name} finished" for name in sorted(TEN, key=JOB_DELAYS.__getitem__)]
+TEN_CALL = ("jobs.start(name) for each of 'a' to 'j' (dropping the returned tasks); "
+            "await jobs.wait_for_all()")
+EMPTY_CALL = "await jobs.wait_for_all() before any job was started"
 
 
 @pytest.mark.task(2)
 def test_wait_for_all_collects_every_job(student, sim, office):
     async def scenario():
         jobs = student.BackgroundJobs()
-        for name in "abc":
+        try:
+            empty = as_list(await jobs.wait_for_all())
+            empty_error = None
+        except Exception as exc:  # noqa: BLE001 (explained to the student, whatever it is)
+            empty, empty_error = None, f"{type(exc).__name__}: {exc}"[:160]
+        for name in TEN:
             jobs.start(name)  # the returned tasks are deliberately dropped here
         results = await jobs.wait_for_all()
-        return results, asyncio.get_running_loop().time()
+        return {"empty": empty, "empty_error": empty_error, "results": as_list(results),
+                "returned_at": asyncio.get_running_loop().time()}
 
     return judged(judge_wait_for_all_collects_every_job, sim=sim,
-                  **run_jobs(sim, scenario), **office.seen())
+                  **run_jobs(sim, scenario), uses=student.uses(*CONSTRUCTS), **office.seen())
 
 
 def judge_wait_for_all_collects_every_job(seen):
+    refused_to_run(seen["refused"], call="jobs.start('a')", uses=seen["uses"])
+    awaited_twice(seen["reused"], call=TEN_CALL)
     results = seen["results"]
-    if results != ABC:
+    if results != TEN_RESULTS:
         jobs_still_running(seen["io"], results, seen["returned_at"])
+    in_start_order(results, TEN_RESULTS, call=TEN_CALL, uses=seen["uses"],
+                   finished=TEN_FINISHED)
     expect_equal(
-        results, ABC, call=ABC_CALL,
+        results, TEN_RESULTS, call=TEN_CALL,
         misconception="wait_for_all returns every job's result, in the order the jobs were "
         "started (not the order they finished).",
         next_step="Await the stored tasks in the order you stored them, e.g. with "
         "asyncio.gather(*tasks).",
     )
-    expect_results_made(seen["io"], [f"run_job({name!r})" for name in "abc"], ABC_CALL,
+    expect_results_made(seen["io"], [f"run_job({name!r})" for name in TEN], TEN_CALL,
                         by=seen["returned_at"])
     expect_no_pending_tasks(seen["sim"], what="wait_for_all")
+    if seen["empty_error"]:
+        refuses = (" asyncio.wait refuses an empty collection of tasks."
+                   if seen["uses"]["wait"] else "")
+        fail(
+            f"`{EMPTY_CALL}` raised {seen['empty_error']}.{refuses}",
+            misconception="With no job started yet there is nothing to wait for: the "
+            "answer is an empty list.",
+            next_step="Return [] when no task has been started (asyncio.gather() with no "
+            "tasks already gives that).",
+        )
+    expect_equal(
+        seen["empty"], [], call=EMPTY_CALL,
+        misconception="With no job started yet there is nothing to wait for: the answer "
+        "is an empty list.",
+        next_step="Return the results of the tasks you stored, which is none yet.",
+    )
 
 
 BA = ["b finished", "a finished"]
+BAB = ["b finished", "a finished", "b finished"]
 BA_CALL = "jobs.start('b'); 0.7 s later jobs.start('a'); await jobs.wait_for_all()"
+AGAIN_CALL = f"{BA_CALL}; then await jobs.wait_for_all() a second time"
+BAB_CALL = f"{AGAIN_CALL}; then jobs.start('b') again and await jobs.wait_for_all()"
 
 
 @pytest.mark.task(2)
@@ -435,25 +573,34 @@ def test_finished_jobs_are_kept(student, sim, office):
         jobs.start("b")  # takes 0.5 s
         await asyncio.sleep(0.7)  # 'b' is done by now
         jobs.start("a")  # takes 1.0 s
-        results = await jobs.wait_for_all()
-        return results, asyncio.get_running_loop().time()
+        results = as_list(await jobs.wait_for_all())
+        returned_at = asyncio.get_running_loop().time()
+        again = as_list(await jobs.wait_for_all())  # nothing new: the same two results
+        jobs.start("b")  # the same name again: a job of its own
+        third = as_list(await jobs.wait_for_all())
+        return {"results": results, "returned_at": returned_at, "again": again,
+                "third": third, "third_at": asyncio.get_running_loop().time()}
 
-    return judged(judge_finished_jobs_are_kept, **run_jobs(sim, scenario), **office.seen())
+    return judged(judge_finished_jobs_are_kept, **run_jobs(sim, scenario),
+                  uses=student.uses(*CONSTRUCTS), **office.seen())
 
 
 def judge_finished_jobs_are_kept(seen):
+    refused_to_run(seen["refused"], call="jobs.start('b')", uses=seen["uses"])
+    awaited_twice(seen["reused"], call=AGAIN_CALL)
     results = seen["results"]
     if results != BA:
         jobs_still_running(seen["io"], results, seen["returned_at"])
         if isinstance(results, list) and "b finished" not in results:
             fail(
-                f"`{BA_CALL}` returned {results!r:.120}: the result of job 'b', which "
+                f"`{BA_CALL}` returned {results!r:.400}: the result of job 'b', which "
                 "finished before wait_for_all was called, is missing.",
                 misconception="A finished task still holds its result; dropping it from "
                 "your registry as soon as it is done throws that result away.",
                 next_step="Keep every task until wait_for_all has collected it (don't remove "
                 "tasks in a done callback).",
             )
+    in_start_order(results, BA, call=BA_CALL, uses=seen["uses"], finished=BA)
     expect_equal(
         results, BA, call=BA_CALL,
         misconception="wait_for_all returns the results in the order the jobs were started.",
@@ -461,3 +608,34 @@ def judge_finished_jobs_are_kept(seen):
     )
     expect_results_made(seen["io"], ["run_job('b')", "run_job('a')"], BA_CALL,
                         by=seen["returned_at"])
+    again = seen["again"]
+    if again != BA:
+        emptied = [f"`.{name}()`" for name in ("clear", "remove", "pop") if seen["uses"][name]]
+        how = (f" Your file empties its registry ({' / '.join(emptied)})."
+               if emptied else "")
+        expect_equal(
+            again, BA, call=AGAIN_CALL,
+            misconception="wait_for_all returns every job started so far, including the "
+            f"jobs an earlier call already returned.{how} A finished task keeps its "
+            "result, so it can be read again at no cost.",
+            next_step="Keep every task you start; don't take tasks out of your registry "
+            "when wait_for_all collects them.",
+        )
+    third = seen["third"]
+    if isinstance(third, list) and len(third) == 2 and third != BAB:
+        fail(
+            f"`{BAB_CALL}` returned {third!r:.400}: the second job called 'b' took the "
+            "place of the first instead of being a job of its own.",
+            misconception="Each start() call starts a separate job, even with a name used "
+            "before; keeping tasks in a dict keyed by name replaces the earlier task.",
+            next_step="Keep the tasks in a list (in start order), not under their names.",
+        )
+    in_start_order(third, BAB, call=BAB_CALL, uses=seen["uses"], finished=BAB)
+    expect_equal(
+        third, BAB, call=BAB_CALL,
+        misconception="wait_for_all returns every job started so far, in start order; "
+        "starting 'b' again adds a third job.",
+        next_step="Append every task start() creates to one list and await them all.",
+    )
+    expect_results_made(seen["io"], ["run_job('b')", "run_job('a')"], BAB_CALL,
+                        by=seen["third_at"])
