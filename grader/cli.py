@@ -370,9 +370,13 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
                    "of 'exercise-03 = Title (assignment id)' lines.")
 @click.option("--per-task", is_flag=True,
               help="In LMS files, also one column per task of each exercise.")
+@click.option("--students", default="", metavar="alice,bob",
+              help="Grade only these students, again (names as grades.csv lists them); "
+                   "the outputs keep everyone else's recorded verdicts.")
 def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | None,
                  regrade: bool, unsafe_no_sandbox: bool, roster: Path | None,
-                 lms: tuple[str, ...], lms_columns: str | None, per_task: bool) -> None:
+                 lms: tuple[str, ...], lms_columns: str | None, per_task: bool,
+                 students: str) -> None:
     """Grade every student's entry (folder or .zip) in SUBMISSIONS into --out.
 
     Re-running the same command grades only what changed. See docs/bulk-grading.md.
@@ -389,15 +393,18 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
         raise click.UsageError("--lms-columns and --per-task shape the LMS files: add --lms "
                                "canvas (or moodle, blackboard, plain).")
     names = [n.strip() for n in exercises.split(",") if n.strip()]
+    picked = [n.strip() for n in students.split(",") if n.strip()]
     extra = [*(["--roster", str(roster)] if roster else []),
              *(w for name in lms for w in ("--lms", name)),
              *(["--lms-columns", lms_columns] if lms_columns else []),
-             *(["--per-task"] if per_task else [])]
+             *(["--per-task"] if per_task else []),
+             *(["--students", students] if students else [])]
     with BulkProgress(Console(stderr=True, highlight=False)) as progress:
         outcome = run_bulk(course=_course(), submissions=submissions, out=out,
                            exercises=names, workers=workers, regrade=regrade,
                            listener=progress, unsafe_no_sandbox=unsafe_no_sandbox,
-                           roster=roster, lms=lms, lms_columns=lms_columns, per_task=per_task)
+                           roster=roster, lms=lms, lms_columns=lms_columns, per_task=per_task,
+                           students=picked)
     console = make_console()
     print_outcome(console, outcome, out=out,
                   resume=resume_command(submissions, out, names, extra))

@@ -135,7 +135,7 @@ def test_report_file_names_are_safe_and_distinct() -> None:
                      "../../etc/passwd": "etc_passwd.html", "<b>": "b.html", "a b": "a_b.html"}
 
 
-def test_one_feedback_report_per_graded_student(tmp_path: Path, exercise03: Exercise) -> None:
+def test_one_feedback_page_per_student(tmp_path: Path, exercise03: Exercise) -> None:
     graded = _graded(exercise03.name, "passed", "failed")
     outcome = ExerciseOutcome(exercise03.name, "graded", graded.result, "a/fetcher.py", "f",
                               0.4, graded_at="2026-01-05T10:00:00+00:00")
@@ -148,11 +148,13 @@ def test_one_feedback_report_per_graded_student(tmp_path: Path, exercise03: Exer
 
     links = write_student_reports(results, [exercise03], tmp_path)
 
-    assert links == {"<i>ann</i>": "students/i_ann_i.html"}
+    # A rejected entry gets a page too, saying why (tests/test_student_reports.py).
+    assert links == {"<i>ann</i>": "students/i_ann_i.html", "bo": "students/bo.html"}
     page = (tmp_path / links["<i>ann</i>"]).read_text()
     assert "Feedback for &lt;i&gt;ann&lt;/i&gt;" in page
     assert SEQUENTIAL.misconception in page and "Runs concurrently" in page
-    assert [p.name for p in (tmp_path / "students").iterdir()] == ["i_ann_i.html"]
+    assert sorted(p.name for p in (tmp_path / "students").iterdir()) == ["bo.html",
+                                                                          "i_ann_i.html"]
 
 
 def test_class_summary_lists_runs_flagged_for_review_and_missing_protections() -> None:

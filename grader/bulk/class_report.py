@@ -2,8 +2,14 @@
 
 What it answers, in order: how did each exercise go (score distribution), which checks
 failed most and which misconceptions were behind them (to plan the next lecture), whose
-submission timed out or crashed (to look at by hand), what intake rejected or flagged,
-and how long grading took.
+submission timed out or crashed (to look at by hand), which students handed in the same
+or nearly the same file (:mod:`grader.bulk.similarity`), what intake rejected or
+flagged, and how long grading took.
+
+"Unchanged stub" means byte-for-byte the stub as the course handed it out
+(:mod:`grader.bulk.pristine`), never the working copy's exercise file, which in an
+instructor's checkout may be solved; such submissions are left out of the most-failed
+checks, as their failures say nothing about misconceptions.
 
 The numbers are computed here as plain data (:func:`summarize`) and the page is a jinja2
 template (``grader/templates/class_report.html.j2``), so the arithmetic is testable
@@ -30,6 +36,7 @@ import jinja2
 
 from grader.bulk.classbook import ClassResults, ExerciseInfo
 from grader.bulk.exports import write_atomic
+from grader.bulk.similarity import MIN_OWN, THRESHOLD, CopyMatch
 from grader.results import CheckResult
 from grader.sanitize import clean_name, clean_text
 
@@ -95,6 +102,17 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Copying:
+    """One match of the "possible copying" section, names cleaned for the page."""
+
+    exercise: str  # short name
+    first: tuple[str, ...]
+    second: tuple[str, ...]  # empty: ``first`` handed in byte-identical files
+    score: float
+    own: int  # fingerprints beyond the stub, of the smaller file
+
+
+@dataclass(frozen=True)
 class ClassSummary:
     students: int
     complete: bool
@@ -111,6 +129,9 @@ class ClassSummary:
     timing: Timing
     links: Mapping[str, str] = field(default_factory=dict)  # student, as shown -> file
     notes: tuple[str, ...] = ()  # roster matching, stray files, LMS import instructions
+    copying: tuple[Copying, ...] = ()
+    copy_threshold: float = THRESHOLD
+    copy_min_own: int = MIN_OWN
 
 
 def _reason(check: CheckResult) -> str:
@@ -256,9 +277,19 @@ def _runner_notes(results: ClassResults, prefix: str) -> list[tuple[str, str, st
     return rows
 
 
+def _copying(results: ClassResults, matches: Sequence[CopyMatch]) -> tuple[Copying, ...]:
+    short = {info.name: info.short_name for info in results.exercises}
+    return tuple(
+        Copying(short.get(m.exercise, clean_name(m.exercise)),
+                tuple(clean_name(s) for s in m.first), tuple(clean_name(s) for s in m.second),
+                m.score, m.own)
+        for m in matches)
+
+
 def summarize(results: ClassResults, links: Mapping[str, str] | None = None,
-              notes: Sequence[str] = ()) -> ClassSummary:
-    """Everything the class page shows, computed; ``notes`` are shown as given (cleaned)."""
+              notes: Sequence[str] = (), copying: Sequence[CopyMatch] = ()) -> ClassSummary:
+    """Everything the class page shows, computed; ``notes`` are shown as given (cleaned),
+    ``copying`` are :func:`grader.bulk.similarity.find_copying`'s matches."""
     totals = [t for s in results.students if (t := s.total) is not None]
     return ClassSummary(
         students=len(results.students),
@@ -279,6 +310,7 @@ def summarize(results: ClassResults, links: Mapping[str, str] | None = None,
         # Keyed by the name as the page shows it; the link itself is a file name we made.
         links={clean_name(student): link for student, link in (links or {}).items()},
         notes=tuple(clean_text(note) for note in notes),
+        copying=_copying(results, copying),
     )
 
 
@@ -298,7 +330,8 @@ def render_class_report(summary: ClassSummary) -> str:
 
 def write_class_report(results: ClassResults, path: Path,
                        links: Mapping[str, str] | None = None,
-                       notes: Sequence[str] = ()) -> ClassSummary:
-    summary = summarize(results, links, notes)
+                       notes: Sequence[str] = (),
+                       copying: Sequence[CopyMatch] = ()) -> ClassSummary:
+    summary = summarize(results, links, notes, copying)
     write_atomic(path, render_class_report(summary))
     return summary

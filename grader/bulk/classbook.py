@@ -17,10 +17,8 @@ Each student-exercise is in one of four states:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from grader.bulk.gradebook import Gradebook, GradingKey, suite_hash
 from grader.bulk.intake import Submission
@@ -55,7 +53,7 @@ class ExerciseOutcome:
     seconds: float = 0.0  # real time of the grading (0 for a reused verdict)
     reused_from: str | None = None
     reason: str = ""  # for rejected and not graded
-    unchanged_stub: bool = False  # the file is byte-for-byte the exercise's stub
+    unchanged_stub: bool = False  # byte-for-byte the pristine stub (grader.bulk.pristine)
     graded_at: str = ""  # UTC, ISO 8601, when the verdict was recorded
 
     @property
@@ -99,22 +97,18 @@ class ClassResults:
         return all(o.state != "not graded" for s in self.students for o in s.outcomes)
 
 
-def _file_sha256(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def collect_results(submissions: Sequence[Submission], exercises: Sequence[Exercise],
                     gradebook: Gradebook, *, suite_hashes: Mapping[str, str] | None = None,
                     failed: Mapping[tuple[str, str], str] | None = None,
-                    wall_seconds: float = 0.0) -> ClassResults:
+                    wall_seconds: float = 0.0,
+                    stub_hashes: Mapping[str, frozenset[str]] | None = None) -> ClassResults:
     """The class's results for the files in ``submissions`` as the gradebook has them.
 
     ``suite_hashes`` are the ones the run planned with (default: computed now), so a
     suite edited during the run does not hide the run's own verdicts. ``failed`` maps
-    (student, exercise name) to why the grader could not grade it.
+    (student, exercise name) to why the grader could not grade it. ``stub_hashes``
+    are the SHA-256s of each exercise's pristine stub (default: found now by
+    :mod:`grader.bulk.pristine`, never from the working copy, which may be solved).
     """
     failed = failed or {}
     hashes = suite_hashes or {}
@@ -123,7 +117,11 @@ def collect_results(submissions: Sequence[Submission], exercises: Sequence[Exerc
                      e.meta.checks, hashes.get(e.name) or suite_hash(e))
         for e in exercises
     )
-    stubs = {e.name: _file_sha256(e.stub_file) for e in exercises}
+    if stub_hashes is None:
+        from grader.bulk.pristine import pristine_stubs
+
+        stub_hashes = {name: stub.hashes for name, stub in pristine_stubs(exercises).items()}
+    stubs = {e.name: stub_hashes.get(e.name, frozenset()) for e in exercises}
     students = []
     for submission in submissions:
         outcomes = []
@@ -136,7 +134,8 @@ def collect_results(submissions: Sequence[Submission], exercises: Sequence[Exerc
 
 
 def _outcome(submission: Submission, exercise: Exercise, info: ExerciseInfo,
-             gradebook: Gradebook, stub_hash: str, failure: str | None) -> ExerciseOutcome:
+             gradebook: Gradebook, stub_hashes: frozenset[str],
+             failure: str | None) -> ExerciseOutcome:
     name = exercise.name
     if submission.problems:
         return ExerciseOutcome(name, "rejected", reason="; ".join(submission.problems))
@@ -145,7 +144,7 @@ def _outcome(submission: Submission, exercise: Exercise, info: ExerciseInfo,
     module = submission.modules.get(name)
     if module is None:
         return ExerciseOutcome(name, "not submitted")
-    unchanged = module.sha256 == stub_hash
+    unchanged = module.sha256 in stub_hashes
     recorded = gradebook.find(GradingKey(submission.student, name, module.sha256,
                                          info.suite_hash))
     if recorded is None:

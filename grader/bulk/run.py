@@ -12,16 +12,23 @@ every grading that finished.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.bulk.class_report import write_class_report
 from grader.bulk.classbook import ClassResults, collect_results
-from grader.bulk.exports import write_grades_csv, write_lms_gradebooks, write_results_json
+from grader.bulk.exports import (
+    results_document,
+    write_atomic,
+    write_grades_csv,
+    write_lms_gradebooks,
+)
 from grader.bulk.gradebook import Gradebook, suite_hash
 from grader.bulk.intake import IntakeLimits, Submission, read_class
 from grader.bulk.lms.columns import ColumnSpec, parse_columns
@@ -36,6 +43,11 @@ from grader.bulk.roster import Identity, Roster, identify, load_roster
 from grader.course import Course, Exercise
 from grader.errors import GraderError, SubmissionsError
 from grader.sandbox import sandbox_problem
+from grader.sanitize import clean_name
+
+if TYPE_CHECKING:
+    from grader.bulk.pristine import PristineStub
+    from grader.bulk.similarity import CopyMatch
 
 __all__ = ["GRADEBOOK_NAME", "BulkOutcome", "resume_command", "run_bulk"]
 
@@ -126,11 +138,14 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
              limits: IntakeLimits | None = None,
              unsafe_no_sandbox: bool = False,
              roster: Path | None = None, lms: Sequence[str] = (),
-             lms_columns: str | None = None, per_task: bool = False) -> BulkOutcome:
+             lms_columns: str | None = None, per_task: bool = False,
+             students: Sequence[str] = ()) -> BulkOutcome:
     """Grade every submission in ``submissions`` into ``out``; see the module docstring.
 
     Without a working sandbox this refuses before touching anything, unless
     ``unsafe_no_sandbox``: grades that count are only given to sandboxed runs.
+    ``students`` grades those students' files again (and nobody else's); the outputs
+    still cover the whole class from the gradebook.
     """
     require_sandbox(unsafe_no_sandbox)
     _check_folders(submissions, out)
@@ -143,7 +158,8 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
                             limits=limits or IntakeLimits())
         matched = identify(intake.submissions, class_roster)
         handed_in = matched.submissions
-        plan = plan_gradings(handed_in, chosen, gradebook, regrade=regrade)
+        plan = plan_gradings(_only(handed_in, students), chosen, gradebook,
+                             regrade=regrade or bool(students))
         summary = grade_jobs(plan, gradebook, workers=workers or os.cpu_count() or 2,
                              listener=listener,
                              sandbox="off" if unsafe_no_sandbox else "require")
@@ -173,14 +189,34 @@ class _LmsRequest:
     roster: Roster | None
 
 
+def _only(submissions: list[Submission], students: Sequence[str]) -> list[Submission]:
+    """The submissions of ``students`` (all when none are named); unknown names stop the
+    run with one line naming the closest ones."""
+    if not students:
+        return submissions
+    from grader.bulk.name_order import pick_students
+
+    chosen = set(pick_students([s.student for s in submissions], students))
+    return [s for s in submissions if s.student in chosen]
+
+
 def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path,
                    lms: _LmsRequest | None = None) -> None:
+    """Every output, students in name order, with the modes the umask gives new files."""
+    from grader.bulk.file_modes import apply_umask
+    from grader.bulk.name_order import by_name
+    from grader.bulk.pristine import missing_note, pristine_stubs
     from grader.bulk.student_reports import write_student_reports
 
-    results = outcome.results
-    assert results is not None
+    assert outcome.results is not None
+    results = outcome.results = by_name(outcome.results)
+    stubs = pristine_stubs(exercises)
+    missing = missing_note(stubs, {e.name: e.short_name for e in exercises})
+    if missing:
+        outcome.notes.append(missing)
+    copying = _copying(outcome.submissions, results, stubs)
     write_grades_csv(results, out / "grades.csv")
-    write_results_json(results, out / "results.json")
+    _write_results_json(results, copying, out / "results.json")
     outcome.written += [out / "grades.csv", out / "results.json"]
     if lms is not None and lms.formats:
         written, notes = write_lms_gradebooks(
@@ -188,8 +224,43 @@ def _write_outputs(outcome: BulkOutcome, exercises: list[Exercise], out: Path,
             per_task=lms.per_task, roster=lms.roster is not None)
         outcome.written += written
         outcome.notes += notes
-    links = write_student_reports(results, exercises, out)
+    links = write_student_reports(results, exercises, out, identities=outcome.identities)
     if links:
         outcome.written.append(out / "students")
-    write_class_report(results, out / "class-summary.html", links, outcome.notes)
+    write_class_report(results, out / "class-summary.html", links, outcome.notes, copying)
     outcome.written.append(out / "class-summary.html")
+    apply_umask([*outcome.written, out / "students", out / GRADEBOOK_NAME])
+
+
+def _copying(submissions: Sequence[Submission], results: ClassResults,
+             stubs: Mapping[str, PristineStub]) -> list[CopyMatch]:
+    """Possible copying among the files handed in, students listed in name order."""
+    from grader.bulk.similarity import find_copying
+
+    files: dict[str, dict[str, bytes]] = {}
+    for submission in submissions:
+        for exercise, module in submission.modules.items():
+            files.setdefault(exercise, {})[submission.student] = module.content
+    order = {s.student: n for n, s in enumerate(results.students)}
+    graded = {info.name for info in results.exercises}
+    return find_copying({e: f for e, f in files.items() if e in graded},
+                        {name: stub.versions for name, stub in stubs.items()}, order=order)
+
+
+def _write_results_json(results: ClassResults, copying: Sequence[CopyMatch],
+                        path: Path) -> None:
+    """``results.json``: :func:`results_document` plus ``possible_copying``."""
+    from grader.bulk.similarity import MIN_OWN, THRESHOLD
+
+    document = results_document(results)
+    short = {info.name: info.short_name for info in results.exercises}
+    document["possible_copying"] = {
+        "threshold": THRESHOLD,
+        "min_own_fingerprints": MIN_OWN,
+        "matches": [{"exercise": short.get(m.exercise, m.exercise),
+                     "kind": "identical" if m.identical else "similar",
+                     "students": [clean_name(s) for s in m.first],
+                     "other_students": [clean_name(s) for s in m.second],
+                     "score": m.score, "own_fingerprints": m.own} for m in copying],
+    }
+    write_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
