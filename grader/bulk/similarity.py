@@ -39,7 +39,6 @@ from __future__ import annotations
 import builtins
 import hashlib
 import io
-import itertools
 import keyword
 import re
 import token
@@ -172,14 +171,29 @@ def _exercise_matches(exercise: str, files: Mapping[str, bytes], stubs: Sequence
     own = {digest: fingerprints(source) - handed_out for digest, source in content.items()}
     # In the order of the students (``files`` is), so matches list them in that order.
     compared = [d for d in own if len(own[d]) >= MIN_OWN]
-    matches = [CopyMatch(exercise, tuple(by_hash[d]), (), 1.0, len(own[d]))
-               for d in compared if len(by_hash[d]) > 1]
-    for a, b in itertools.combinations(compared, 2):
-        score = _jaccard(own[a], own[b])
-        if score >= threshold:
-            matches.append(CopyMatch(exercise, tuple(by_hash[a]), tuple(by_hash[b]),
-                                     round(score, 3), min(len(own[a]), len(own[b]))))
-    matches.sort(key=lambda m: (-m.score, -m.own))  # stable: ties keep the students' order
+    position = {d: n for n, d in enumerate(compared)}
+    found: list[tuple[float, int, int, int, CopyMatch]] = [
+        (-1.0, -len(own[d]), position[d], -1, CopyMatch(exercise, tuple(by_hash[d]), (), 1.0,
+                                                         len(own[d])))
+        for d in compared if len(by_hash[d]) > 1]
+    # Jaccard >= t needs the smaller set to hold at least t times the larger one's
+    # fingerprints, so in order of size each file meets only the next few: a class of
+    # very different files costs far fewer than n*(n-1)/2 comparisons.
+    by_size = sorted(compared, key=lambda d: len(own[d]))
+    for i, small in enumerate(by_size):
+        for large in by_size[i + 1:]:
+            if len(own[small]) < threshold * len(own[large]):
+                break
+            score = round(_jaccard(own[small], own[large]), 3)
+            if score >= threshold:
+                a, b = sorted((small, large), key=position.__getitem__)
+                mine = min(len(own[a]), len(own[b]))
+                found.append((-score, -mine, position[a], position[b],
+                              CopyMatch(exercise, tuple(by_hash[a]), tuple(by_hash[b]),
+                                        score, mine)))
+    # Highest score first, then the most own work; ties in the order of the students.
+    found.sort(key=lambda item: item[:4])
+    matches = [item[4] for item in found]
     return matches[:MAX_LISTED]
 
 
