@@ -36,7 +36,9 @@ from grader.suite import (
 )
 
 EPS = 1e-6
-DELAYS = {"quick": 0.5, "slow": 3.0, "broken": 0.3}
+DELAYS = {"quick": 0.5, "slow": 3.0, "broken": 0.3, "stalled": 0.4}
+# What a message may name: only the constructs the student's file uses (student.uses).
+CONSTRUCTS = ("shield", "wait", "wait_for", "timeout", "CancelledError", "cancel")
 DEFAULT = "cached copy"
 DEFAULT_DELAY = 1.0  # FakeIO's, for a source missing from the table
 FITS = {"login": 0.2, "account": 0.3, "orders": 0.4}  # 0.9 s in all: fits in 1.2 s
@@ -222,7 +224,8 @@ def expect_at_limit(sim, ended: Ended, what: str, *, limit: float, label: str,
     )
 
 
-def expect_stopped(sim, ended: Ended, what: str, *, label: str, limit: float) -> None:
+def expect_stopped(sim, ended: Ended, what: str, *, label: str, limit: float,
+                   uses: dict[str, bool]) -> None:
     """The download in flight at the limit was cancelled, and nothing is left running."""
     op = ended.op(label)
     if op is None:
@@ -255,16 +258,30 @@ def expect_stopped(sim, ended: Ended, what: str, *, label: str, limit: float) ->
                 next_step="After cancel(), wait for the task (asyncio.wait([task])) before "
                 "you raise; asyncio.wait_for does all of this for you.",
             )
+        if uses["shield"]:
+            why = ("asyncio.shield protects what it wraps from cancellation: at the limit "
+                   "the timeout cancels only the shield, stops waiting, and the fetch inside "
+                   "carries on.")
+            step = ("Don't shield the fetch: give wait_for (or asyncio.timeout) the fetch "
+                    "itself, so the limit can cancel it.")
+        elif uses["wait"]:
+            why = ("asyncio.wait(..., timeout=...) only reports which tasks are still "
+                   "pending; it stops none of them.")
+            step = ("Cancel what is still pending and wait for it to stop, or use "
+                    "asyncio.wait_for, which does both.")
+        else:
+            why = ("Stopping waiting for a task does not stop the task: only cancelling it "
+                   "does.")
+            step = ("Cancel the fetch at the limit and wait for it to stop; asyncio.wait_for "
+                    "and asyncio.timeout do both for you.")
         explain(
             sim,
             f"Called `{what}`; when it {ended.how} at {ended.at:.1f} s, the fetch of "
             f"'{label}' was still running: nothing cancelled it, so it carries on in the "
             "background as a leaked task.",
-            misconception="asyncio.wait(..., timeout=...) only reports which tasks are still "
-            "pending; it stops none of them. A task nobody cancels keeps running and keeps "
-            "its connection open.",
-            next_step="Cancel what is still pending and wait for it to stop, or use "
-            "asyncio.wait_for, which does both.",
+            misconception=f"{why} A task nobody cancels keeps running and keeps its "
+            "connection open.",
+            next_step=step,
         )
     if ended.unfinished:
         names = ", ".join(task_label(t) for t in ended.unfinished[:3])
@@ -358,7 +375,8 @@ def test_slow_fetch_is_cancelled(student, sim):
     what = "fetch_with_timeout('slow', 1.0)"
     ended = call(sim, student, lambda: student.fetch_with_timeout("slow", 1.0),
                  what=what, delays=DELAYS)
-    return judged(judge_slow_fetch_is_cancelled, sim=sim, ended=ended)
+    return judged(judge_slow_fetch_is_cancelled, sim=sim, ended=ended,
+                  uses=student.uses(*CONSTRUCTS))
 
 
 def judge_slow_fetch_is_cancelled(seen):
@@ -366,7 +384,7 @@ def judge_slow_fetch_is_cancelled(seen):
     sim = seen["sim"]
     ended = timed(seen["ended"], DELAYS, sim)
     reraise_unexpected(sim, ended, what, TimeoutError)
-    expect_stopped(sim, ended, what, label="slow", limit=1.0)
+    expect_stopped(sim, ended, what, label="slow", limit=1.0, uses=seen["uses"])
 
 
 @pytest.mark.task(1)
@@ -399,33 +417,57 @@ def judge_never_blocks_the_loop(seen):
 
 @pytest.mark.task(2)
 def test_fallback_on_timeout(student, sim):
+    uses = student.uses(*CONSTRUCTS)
     slow = call(sim, student, lambda: student.fetch_or_default("slow", 1.0, DEFAULT),
                 what=SLOW_DEFAULT, delays=DELAYS)
-    expect_fallback(sim, slow)
+    expect_fallback(sim, slow, uses)
+    stalled = call(sim, student, lambda: student.fetch_or_default("stalled", 2.0, DEFAULT),
+                   what=STALLED_DEFAULT, delays=DELAYS,
+                   failing={"stalled": TimeoutError("'stalled' gave no answer")})
     quick = call(sim, student, lambda: student.fetch_or_default("quick", 2.0, DEFAULT),
                  what=QUICK_DEFAULT, delays=DELAYS)
-    return judged(judge_fallback_on_timeout, sim=sim, slow=slow, quick=quick)
+    return judged(judge_fallback_on_timeout, sim=sim, slow=slow, stalled=stalled,
+                  quick=quick, uses=uses)
 
 
 SLOW_DEFAULT = f"fetch_or_default('slow', 1.0, {DEFAULT!r})"
 QUICK_DEFAULT = f"fetch_or_default('quick', 2.0, {DEFAULT!r})"
+STALLED_DEFAULT = f"fetch_or_default('stalled', 2.0, {DEFAULT!r})"
 
 
 def judge_fallback_on_timeout(seen):
     sim = seen["sim"]
-    expect_fallback(sim, timed(seen["slow"], DELAYS, sim, last=False))
+    expect_fallback(sim, timed(seen["slow"], DELAYS, sim, last=False), seen["uses"])
+    stalled = timed(seen["stalled"], DELAYS, sim, last=False)
+    if not (stalled.error is None and same_value(stalled.value, DEFAULT)
+            and abs(stalled.at - 0.4) <= EPS):
+        got = (f"raised {type(stalled.error).__name__}" if stalled.error is not None
+               else f"returned {stalled.value!r:.80}")
+        explain(
+            sim,
+            f"Called `{STALLED_DEFAULT}`, where fetch('stalled') itself raises TimeoutError "
+            f"after 0.4 s (its own connection timed out); it {got} at {stalled.at:.1f} s "
+            f"instead of returning the default {DEFAULT!r} right then.",
+            misconception="A TimeoutError is a timeout whoever raised it: the fetch's own "
+            "timeout means the data is not coming, just like your limit running out, so "
+            "the caller gets the default.",
+            next_step="Catch TimeoutError around the whole timed fetch and return `default`.",
+        )
     expect_value_on_time(sim, timed(seen["quick"], DELAYS, sim), QUICK_DEFAULT,
                          expected="data from quick", ready=0.5, limit=2.0)
 
 
-def expect_fallback(sim, ended: Ended) -> None:
+def expect_fallback(sim, ended: Ended, uses: dict[str, bool]) -> None:
     """'slow' (3.0 s) under a 1.0 s limit: the default, at the limit, the fetch stopped."""
     what = SLOW_DEFAULT
     if isinstance(ended.error, TimeoutError):
+        caught = (" Your file catches CancelledError: the limit cancels the fetch inside "
+                  "wait_for (or the timeout block), but what comes out to your code is "
+                  "TimeoutError." if uses["CancelledError"] else "")
         explain(
             sim,
             f"Called `{what}` ('slow' takes 3.0 s); it raised TimeoutError at "
-            f"{ended.at:.1f} s, but the caller asked for the default instead.",
+            f"{ended.at:.1f} s, but the caller asked for the default instead.{caught}",
             misconception="A fallback means catching the timeout and answering with the "
             "default; here the TimeoutError escaped to the caller.",
             next_step="Catch TimeoutError around the timed fetch and return `default`.",
@@ -450,7 +492,7 @@ def expect_fallback(sim, ended: Ended) -> None:
             next_step="Return `default` when the timed fetch raises TimeoutError.",
         )
     expect_at_limit(sim, ended, what, limit=1.0, label="slow")
-    expect_stopped(sim, ended, what, label="slow", limit=1.0)
+    expect_stopped(sim, ended, what, label="slow", limit=1.0, uses=uses)
 
 
 @pytest.mark.task(2)
@@ -557,7 +599,8 @@ def test_overall_deadline(student, sim):
     what = f"fetch_in_order({sources!r}, 1.2)"
     ended = call(sim, student, lambda: student.fetch_in_order(list(sources), 1.2),
                  what=what, delays=TOO_LONG)
-    return judged(judge_overall_deadline, sim=sim, ended=ended)
+    return judged(judge_overall_deadline, sim=sim, ended=ended,
+                  uses=student.uses(*CONSTRUCTS))
 
 
 def judge_overall_deadline(seen):
@@ -574,8 +617,10 @@ def judge_overall_deadline(seen):
             explain(
                 sim,
                 f"Called `{what}` {setting}; it returned all four results at "
-                f"{ended.at:.1f} s, past the 1.2 s limit for the whole sequence: each step "
-                "got its own 1.2 s, and each one fits in that.",
+                f"{ended.at:.1f} s, past the 1.2 s limit for the whole sequence: your limit "
+                "never ran out, so it did not cover the whole sequence. Likely causes: a "
+                "fresh limit for each step (each step fits in 1.2 s on its own), or a limit "
+                "around only part of the loop.",
                 misconception="A limit per step starts the clock again at every step, so the "
                 "sequence as a whole has no limit at all: ten steps of 1 s would take 10 s.",
                 next_step="Put one `async with asyncio.timeout(seconds):` block around the "
@@ -591,7 +636,7 @@ def judge_overall_deadline(seen):
         )
     reraise_unexpected(sim, ended, what, TimeoutError)
     expect_at_limit(sim, ended, what, limit=1.2, label="orders", next_step=ONE_BLOCK)
-    expect_stopped(sim, ended, what, label="orders", limit=1.2)
+    expect_stopped(sim, ended, what, label="orders", limit=1.2, uses=seen["uses"])
     if ended.op("receipt") is not None:
         explain(
             sim,
