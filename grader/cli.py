@@ -373,10 +373,16 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
 @click.option("--students", default="", metavar="alice,bob",
               help="Grade only these students, again (names as grades.csv lists them); "
                    "the outputs keep everyone else's recorded verdicts.")
+@click.option("--cluster", default=None, metavar="ADDRESS|local:N",
+              help="Grade on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                   "local:N to start N worker processes here. Needs the cluster extra.")
+@click.option("--shard", default=None, metavar="K/N",
+              help="Grade slice K of N of the class only (K from 0), for job arrays; join "
+                   "the slices with grade bulk-merge.")
 def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | None,
                  regrade: bool, unsafe_no_sandbox: bool, roster: Path | None,
-                 lms: tuple[str, ...], lms_columns: str | None, per_task: bool,
-                 students: str) -> None:
+                 lms: tuple[str, ...], lms_columns: str | None, per_task: bool, students: str,
+                 cluster: str | None, shard: str | None) -> None:
     """Grade every student's entry (folder or .zip) in SUBMISSIONS into --out.
 
     Re-running the same command grades only what changed. See docs/bulk-grading.md.
@@ -388,7 +394,19 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
     from grader.bulk.run import require_sandbox, resume_command, run_bulk
     from grader.terminal import make_console
 
-    require_sandbox(unsafe_no_sandbox)
+    if cluster is not None:
+        from grader.bulk.cluster import parse_cluster, require_dask
+
+        parse_cluster(cluster)
+        require_dask()  # one line saying how to install it, before anything is read
+        if workers is not None:
+            raise click.UsageError("--workers sets this machine's gradings at once; with "
+                                   "--cluster the workers' threads do (local:N starts N).")
+    else:
+        require_sandbox(unsafe_no_sandbox)
+    from grader.bulk.shards import parse_shard
+
+    slice_ = parse_shard(shard) if shard is not None else None
     if (lms_columns or per_task) and not lms:
         raise click.UsageError("--lms-columns and --per-task shape the LMS files: add --lms "
                                "canvas (or moodle, blackboard, plain).")
@@ -398,13 +416,16 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
              *(w for name in lms for w in ("--lms", name)),
              *(["--lms-columns", lms_columns] if lms_columns else []),
              *(["--per-task"] if per_task else []),
-             *(["--students", students] if students else [])]
+             *(["--students", students] if students else []),
+             *(["--cluster", cluster] if cluster else []),
+             *(["--shard", shard] if shard else [])]
     with BulkProgress(Console(stderr=True, highlight=False)) as progress:
         outcome = run_bulk(course=_course(), submissions=submissions, out=out,
                            exercises=names, workers=workers, regrade=regrade,
                            listener=progress, unsafe_no_sandbox=unsafe_no_sandbox,
                            roster=roster, lms=lms, lms_columns=lms_columns, per_task=per_task,
-                           students=picked)
+                           students=picked,
+                           cluster=cluster, shard=slice_)
     console = make_console()
     print_outcome(console, outcome, out=out,
                   resume=resume_command(submissions, out, names, extra))
@@ -412,6 +433,43 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
     if outcome.summary.interrupted:
         sys.exit(130)
     if outcome.summary.failed:
+        sys.exit(1)
+
+
+@main.command("bulk-merge")
+@click.argument("shards", nargs=-1, required=True,
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The merged results folder: gradebook and every usual output.")
+@click.option("--submissions", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, help="The class folder, if not where the shards read it.")
+def bulk_merge_command(shards: tuple[Path, ...], out: Path, submissions: Path | None) -> None:
+    """Join the results folders of grade bulk --shard K/N runs into --out.
+
+    Conflicts (two shards with different verdicts for the same file) are listed, and
+    so are missing shards; either makes the exit status 1. See docs/bulk-grading.md.
+    """
+    course = _course()
+    _instructor_only(course, "bulk-merge")
+    from rich.text import Text
+
+    from grader.bulk.shards import merge_shards
+    from grader.sanitize import clean_name
+    from grader.terminal import make_console
+
+    merged = merge_shards(course=course, folders=list(shards), out=out,
+                          submissions=submissions)
+    console = make_console()
+    console.print(f"Merged {len(merged.manifests)} shard(s): {merged.rows} verdict(s) copied, "
+                  f"{len(merged.conflicts)} conflict(s).")
+    for conflict in merged.conflicts:
+        console.print(Text("Conflict: " + clean_name(conflict.describe(), 2000)))
+    bulk = merged.bulk
+    for path in getattr(bulk, "written", []):
+        console.print(Text(f"Wrote {clean_name(str(path))}"))
+    described = {c.describe() for c in merged.conflicts}  # printed above already
+    _print_notes(console, [n for n in getattr(bulk, "notes", []) if n not in described])
+    if merged.conflicts or merged.missing or merged.unfinished:
         sys.exit(1)
 
 

@@ -12,6 +12,11 @@ file and the suite alone, so grading the same bytes twice could only waste time.
 
 Ctrl-C: the first one stops starting gradings, lets the running ones finish (they are
 recorded) and returns with ``interrupted`` set; a second one abandons the running ones.
+
+Where the gradings run is pluggable: by default threads of this process, or an
+:class:`Executor` such as :class:`grader.bulk.cluster.ClusterExecutor` (Dask workers).
+Either way the outcomes come back to the main thread, which alone records them through
+the same code (:func:`_settle`), so resume, ``kill -9`` and Ctrl-C keep their meaning.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,8 +40,8 @@ from grader.results import GradeResult
 from grader.runner import grade_file
 from grader.sandbox import shared_cells
 
-__all__ = ["Job", "Listener", "Plan", "RunSummary", "grade_jobs", "interrupts_deferred",
-           "plan_gradings"]
+__all__ = ["Executor", "Job", "Listener", "Plan", "RunSummary", "Settle", "grade_jobs",
+           "interrupts_deferred", "plan_gradings"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,25 @@ class Listener(Protocol):
     def recorded(self, result: GradeResult | None, count: int) -> None: ...
 
     def stopping(self, running: int) -> None: ...
+
+
+Settle = Callable[[list[Job], GradeResult | BaseException | str], None]
+"""Records one group's outcome: a verdict, or the exception the grader raised (or its
+text, for a failure reported from elsewhere)."""
+
+
+class Executor(Protocol):
+    """Runs groups of identical files somewhere else and settles each on the main thread.
+
+    ``grade`` calls ``settle`` once per group that finished, from the thread that called
+    it, and handles Ctrl-C as the local path does: the first stops starting work, waits
+    for what runs and sets ``summary.interrupted``; a second abandons what runs.
+    """
+
+    workers: int  # gradings at once, for the gradebook's runs table
+
+    def grade(self, groups: list[list[Job]], settle: Settle, listener: Listener,
+              summary: RunSummary) -> None: ...
 
 
 class _Silent:
@@ -140,20 +164,31 @@ def grade_in_fresh_folder(job: Job, cancel: threading.Event | None = None,
 
 
 def grade_jobs(plan: Plan, gradebook: Gradebook, *, workers: int,
-               listener: Listener | None = None, sandbox: str = "require") -> RunSummary:
-    """Grade ``plan`` with ``workers`` gradings at once, recording each as it finishes."""
+               listener: Listener | None = None, sandbox: str = "require",
+               executor: Executor | None = None) -> RunSummary:
+    """Grade ``plan`` with ``workers`` gradings at once, recording each as it finishes.
+
+    With an ``executor`` the gradings run there instead (``workers`` is then unused).
+    """
     listener = listener or _Silent()
     summary = RunSummary(planned=plan.gradings, already_recorded=plan.already_recorded)
     started = time.perf_counter()
-    summary.run_id = gradebook.start_run(workers=workers, planned=plan.gradings)
+    summary.run_id = gradebook.start_run(workers=executor.workers if executor else workers,
+                                         planned=plan.gradings)
     listener.start(plan.gradings)
     try:
         for job, earlier in plan.reuse:
             _record(gradebook, summary, job, earlier.result, seconds=0.0,
                     reused_from=earlier.key.student)
             listener.recorded(earlier.result, 1)
-        with shared_cells(keep=2 * workers):  # a warm sandbox per student
-            _grade_groups(plan.groups, gradebook, summary, workers, listener, sandbox)
+        if executor is not None:
+            def settle(group: list[Job], outcome: GradeResult | BaseException | str) -> None:
+                _settle(gradebook, summary, listener, group, outcome)
+
+            executor.grade(plan.groups, settle, listener, summary)
+        else:
+            with shared_cells(keep=2 * workers):  # a warm sandbox per student
+                _grade_groups(plan.groups, gradebook, summary, workers, listener, sandbox)
     except KeyboardInterrupt:
         summary.interrupted = True  # a Ctrl-C while recording the reused verdicts
     summary.seconds = time.perf_counter() - started
@@ -199,6 +234,22 @@ def _record(gradebook: Gradebook, summary: RunSummary, job: Job, result: GradeRe
     summary.reused += reused_from is not None
 
 
+def _settle(gradebook: Gradebook, summary: RunSummary, listener: Listener, group: list[Job],
+            outcome: GradeResult | BaseException | str) -> None:
+    """Record one group's verdict (its first job graded, the twins reuse it), or its failure."""
+    if isinstance(outcome, BaseException | str):
+        why = outcome if isinstance(outcome, str) else f"{type(outcome).__name__}: {outcome}"
+        summary.failed.extend((job.key.student, job.key.exercise, why) for job in group)
+        listener.recorded(None, len(group))
+        return
+    summary.graded += 1
+    _record(gradebook, summary, group[0], outcome, seconds=outcome.duration)
+    for twin in group[1:]:
+        _record(gradebook, summary, twin, outcome, seconds=0.0,
+                reused_from=group[0].key.student)
+    listener.recorded(outcome, len(group))
+
+
 def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSummary,
                   workers: int, listener: Listener, sandbox: str) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade-bulk")
@@ -209,20 +260,11 @@ def _grade_groups(groups: list[list[Job]], gradebook: Gradebook, summary: RunSum
     }
 
     def settle(future: Future[GradeResult]) -> None:
-        group = futures[future]
         try:
-            result = future.result()
+            outcome: GradeResult | BaseException = future.result()
         except Exception as exc:  # the grader failed, not the student: nothing recorded
-            why = f"{type(exc).__name__}: {exc}"
-            summary.failed.extend((job.key.student, job.key.exercise, why) for job in group)
-            listener.recorded(None, len(group))
-            return
-        summary.graded += 1
-        _record(gradebook, summary, group[0], result, seconds=result.duration)
-        for twin in group[1:]:
-            _record(gradebook, summary, twin, result, seconds=0.0,
-                    reused_from=group[0].key.student)
-        listener.recorded(result, len(group))
+            outcome = exc
+        _settle(gradebook, summary, listener, futures[future], outcome)
 
     abandon = False
     try:

@@ -16,7 +16,7 @@ import json
 import os
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,7 @@ from grader.bulk.gradebook import Gradebook, suite_hash
 from grader.bulk.intake import IntakeLimits, Submission, read_class
 from grader.bulk.lms.columns import ColumnSpec, parse_columns
 from grader.bulk.pipeline import (
+    Executor,
     Listener,
     RunSummary,
     grade_jobs,
@@ -47,6 +48,7 @@ from grader.sanitize import clean_name
 
 if TYPE_CHECKING:
     from grader.bulk.pristine import PristineStub
+    from grader.bulk.shards import Shard
     from grader.bulk.similarity import CopyMatch
 
 __all__ = ["GRADEBOOK_NAME", "BulkOutcome", "resume_command", "run_bulk"]
@@ -139,31 +141,51 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
              unsafe_no_sandbox: bool = False,
              roster: Path | None = None, lms: Sequence[str] = (),
              lms_columns: str | None = None, per_task: bool = False,
-             students: Sequence[str] = ()) -> BulkOutcome:
+             students: Sequence[str] = (),
+             cluster: str | None = None, shard: Shard | None = None) -> BulkOutcome:
     """Grade every submission in ``submissions`` into ``out``; see the module docstring.
 
     Without a working sandbox this refuses before touching anything, unless
     ``unsafe_no_sandbox``: grades that count are only given to sandboxed runs.
     ``students`` grades those students' files again (and nobody else's); the outputs
     still cover the whole class from the gradebook.
+    ``cluster`` (a Dask scheduler address or ``local:N``) grades on Dask workers, each
+    checked for the sandbox instead of this machine (:mod:`grader.bulk.cluster`);
+    ``shard`` grades one slice of the class only (:mod:`grader.bulk.shards`).
     """
-    require_sandbox(unsafe_no_sandbox)
+    if cluster is None:
+        require_sandbox(unsafe_no_sandbox)
     _check_folders(submissions, out)
     chosen, known = _choose_exercises(course, exercises)
     # A bad roster or column mapping stops the run here, before anything is graded.
     class_roster = load_roster(roster) if roster is not None else None
     spec = parse_columns(lms_columns, course, chosen)
-    with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook:
+    sandbox = "off" if unsafe_no_sandbox else "require"
+    with _only_run(out), Gradebook(out / GRADEBOOK_NAME) as gradebook, \
+            _executor(cluster, course, chosen, sandbox) as executor:
         intake = read_class(submissions, chosen, course_exercises=known,
                             limits=limits or IntakeLimits())
         matched = identify(intake.submissions, class_roster)
         handed_in = matched.submissions
+        shard_notes = []
+        if shard is not None:
+            from grader.bulk.shards import write_manifest
+
+            everyone = len(handed_in)
+            handed_in = [s for s in handed_in if shard.holds(s.student)]
+            write_manifest(out, shard, submissions=submissions,
+                           exercises=[e.name for e in chosen],
+                           suite_hashes={e.name: suite_hash(e) for e in chosen},
+                           students=[s.student for s in handed_in], roster=roster, lms=lms,
+                           lms_columns=lms_columns, per_task=per_task)
+            shard_notes.append(f"shard {shard}: {len(handed_in)} of the class's {everyone} "
+                               "entries; join the shards with grade bulk-merge")
         plan = plan_gradings(_only(handed_in, students), chosen, gradebook,
                              regrade=regrade or bool(students))
         summary = grade_jobs(plan, gradebook, workers=workers or os.cpu_count() or 2,
-                             listener=listener,
-                             sandbox="off" if unsafe_no_sandbox else "require")
-        outcome = BulkOutcome(summary, handed_in, notes=[*intake.notes, *matched.notes],
+                             listener=listener, sandbox=sandbox, executor=executor)
+        outcome = BulkOutcome(summary, handed_in,
+                              notes=[*intake.notes, *matched.notes, *shard_notes],
                               identities=matched.identities)
         # Verdicts are keyed by the suites as they were when planned; an edit during the
         # run means some may come from the new version, so the next run regrades them.
@@ -179,6 +201,18 @@ def run_bulk(*, course: Course, submissions: Path, out: Path, exercises: Sequenc
             _write_outputs(outcome, chosen, out,
                            _LmsRequest(lms, spec, per_task, class_roster))
     return outcome
+
+
+def _executor(cluster: str | None, course: Course, exercises: list[Exercise],
+              sandbox: str) -> AbstractContextManager[Executor | None]:
+    """Where the gradings run: this machine's threads (None), or a checked Dask cluster."""
+    if cluster is None:
+        return nullcontext(None)
+    from grader.bulk.cluster import open_cluster
+
+    return open_cluster(cluster, course=course, exercises=exercises,
+                        suite_hashes={e.name: suite_hash(e) for e in exercises},
+                        sandbox=sandbox)
 
 
 @dataclass(frozen=True)
