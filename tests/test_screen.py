@@ -71,13 +71,13 @@ HOSTILE = {
     "pty": "import pty  # <-",
     "socket": "import socket  # <-",
     "signal": "import signal  # <-",
-    "os_write": "import os  # <-\nos.write(3, b'{}')",
+    "os_write": "import os\nos.write(3, b'{}')  # <-",
     "atexit": "import atexit  # <-",
     "faulthandler": "import faulthandler  # <-",
     "resource": "import resource  # <-",
     "builtins_module": "import builtins  # <-",
     "codecs": "import codecs  # <-",
-    "sys_modules": "import sys  # <-\nsys.modules['grader.plugin'] = None",
+    "sys_modules": "import sys\nsys.modules['grader.plugin'] = None  # <-",
     "multiprocessing_manager": "from multiprocessing import Manager  # <-",
     "utf7_cookie": "# -*- coding: utf-7 -*-  # <-\nx = 1",
     # builtins that run text, read namespaces, open files
@@ -446,8 +446,8 @@ def test_bytes_are_decoded_as_import_decodes_them() -> None:
 def test_the_source_is_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     source = "import os\nos.mkdir('ran')\nopen('ran.txt', 'w')\nraise SystemExit(3)\n"
-    # os.mkdir is not reported again: the refused import already is
-    assert [f.line for f in screen_source(source, "x.py")] == [1, 3]
+    # os is allowed for a few harmless names (cpu_count, getpid): os.mkdir is not one
+    assert [f.line for f in screen_source(source, "x.py")] == [2, 3]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -473,7 +473,7 @@ def test_the_grader_loop_extras_are_read_from_its_source() -> None:
 FORGING_ATTACKS = [
     "blocks_the_timeout_signal", "fakes_time", "forges_result_channel", "fork_bomb",
     "leaves_threads_and_processes", "os_exit_at_import", "patches_grader", "patches_pytest",
-    "plants_pth", "reads_environment", "sys_exit_in_check", "tampers_with_tests",
+    "plants_pth", "reads_environment", "tampers_with_tests",
     "writes_outside", "gc_rewinds_clock", "rewinds_the_clock", "swaps_code_objects",
     "reads_hidden_suite_from_memory", "restores_patches_while_watched",
 ]
