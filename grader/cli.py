@@ -463,7 +463,8 @@ def bulk_merge_command(shards: tuple[Path, ...], out: Path, submissions: Path | 
     console.print(f"Merged {len(merged.manifests)} shard(s): {merged.rows} verdict(s) copied, "
                   f"{len(merged.conflicts)} conflict(s).")
     for conflict in merged.conflicts:
-        console.print(Text("Conflict: " + clean_name(conflict.describe(), 2000)))
+        console.print(Text("Conflict: " + clean_name(conflict.describe(), 2000)),
+                      soft_wrap=True)  # one line each, for grep
     bulk = merged.bulk
     for path in getattr(bulk, "written", []):
         console.print(Text(f"Wrote {clean_name(str(path))}"))
