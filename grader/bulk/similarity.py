@@ -66,8 +66,9 @@ MIN_OWN = 10
 THRESHOLD = 0.75
 """Listed from this score up. Measured on the course's own files (``python
 benchmarks/bench_similarity.py``): the reference solution and the alternatives written
-independently of it score at most 0.52 against each other in any of the 18
-exercises; a copy with every variable and function renamed and every comment
+independently of it score at most 0.54 against each other in any of the 18
+exercises (two exercise-12 fixtures made as near-copies of others score 0.86 and 1.0,
+and are listed); a copy with every variable and function renamed and every comment
 rewritten scores 1.0, and with two statements added at least 0.80."""
 
 MAX_LISTED = 200
