@@ -34,11 +34,14 @@ def classify_exception(exc: BaseException, student_file: Path, time_limit: float
         return "timed out", timeout_feedback(time_limit), ""
     if isinstance(exc, CpuLimitExceeded):
         return "timed out", Feedback(
-            "The check was stopped: your code kept the processor busy without ever "
-            "finishing (far more CPU time than this check needs).",
-            misconception="A loop that never reaches an `await` or a `return` (for example "
-            "`while True:` with no exit) spins forever, and nothing else can run.",
-            next_step="Look for a loop whose exit condition can never become true.",
+            "The check was stopped: your code kept the processor busy without finishing "
+            "(far more CPU time than this check needs).",
+            misconception="Code that runs without reaching an `await` holds the loop's only "
+            "thread. The usual causes: a loop whose exit condition never becomes true, or "
+            "waiting for time to pass by re-reading a clock in a loop (a busy-wait) instead "
+            "of awaiting.",
+            next_step="Check the loop in the traceback: give it an exit, or replace a "
+            "clock-watching loop with `await asyncio.sleep(...)`.",
         ), describe_exception(exc, student_file)[1]
     if isinstance(exc, CheckFailed):
         return "failed", exc.feedback, ""
