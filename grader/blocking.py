@@ -31,6 +31,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import math
 import sys
 import threading
 import time
@@ -194,9 +195,13 @@ class TimeGuard:
         self.student_file = student_file
         self._simulation_loop = simulation_loop
         self._patched: list[tuple[Any, str, object]] = []
-        # Virtual readings start from the real reading at install time, so values look
-        # like the clock the student knows and never run backwards between checks.
-        self._base = {name: clock() for name, clock in _real_clocks.items()}
+        # Virtual readings start from the real reading at install time, rounded up to a
+        # whole second, so values look like the clock the student knows and never run
+        # backwards from a real reading. Whole seconds: base + t then rounds the same
+        # way in every run, so a deadline loop ("while time.monotonic() < deadline")
+        # that meets its deadline exactly, as the CPU-charged clock can, ends after the
+        # same quantum every time.
+        self._base = {name: float(math.ceil(clock())) for name, clock in _real_clocks.items()}
         self._replacements: dict[str, object] = {"sleep": self.sleep}
         for name in _CLOCKS:
             self._replacements[name] = self._clock(name)
