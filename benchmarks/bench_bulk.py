@@ -26,6 +26,15 @@ and one suite is also run for real, on a loop whose clock is the wall clock.
     python benchmarks/bench_bulk.py                    # 100 students, all exercises
     python benchmarks/bench_bulk.py --students 20 --exercises 03,07 --workers 2
     python benchmarks/bench_bulk.py --busy-check       # also grade again with all cores busy
+    python benchmarks/bench_bulk.py --students 30 --cluster local:2 --repeats 3
+                                  # the same class locally and on a 2-worker Dask cluster
+
+With --cluster, the class is graded locally and on the cluster back to back, --repeats
+times (alternating, so both see the same load), and the medians are compared: the
+cluster path's overhead, the scheduler's round trip per task and per grading, and a
+projection for a MOOC (10,000 students x 18 exercises) on N cores from the measured
+cost per grading. local:N starts the cluster once, before the first timed run, so its
+start-up is reported apart (a real cluster is already running).
 """
 
 from __future__ import annotations
@@ -338,6 +347,120 @@ def _grade(course: object, subs: Path, out: Path, names: list[str], workers: int
     return outcome, time.perf_counter() - started
 
 
+def _noop() -> None:
+    return None
+
+
+def _timed_bulk(course: object, subs: Path, out: Path, names: list[str], *,
+                workers: int | None = None, cluster: str | None = None) -> tuple:
+    """One quiet run of grade bulk's own code: (wall seconds, outcome, cluster stats)."""
+    import grader.bulk.cluster as cluster_module
+    from grader.bulk.run import run_bulk
+
+    seen: list[object] = []
+    opened = cluster_module.open_cluster
+
+    def keeping_executor(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        @contextlib.contextmanager
+        def block():  # type: ignore[no-untyped-def]
+            with opened(*args, **kwargs) as executor:
+                seen.append(executor)
+                yield executor
+        return block()
+
+    cluster_module.open_cluster = keeping_executor
+    try:
+        started = time.perf_counter()
+        outcome = run_bulk(course=course, submissions=subs, out=out, exercises=names,
+                           workers=workers, cluster=cluster)
+        wall = time.perf_counter() - started
+    finally:
+        cluster_module.open_cluster = opened
+    return wall, outcome, (seen[0].stats if seen else None)
+
+
+def cluster_comparison(course: object, subs: Path, base: Path, names: list[str],
+                       spec: str, workers: int, repeats: int) -> None:
+    """The same class locally and on a Dask cluster, back to back; medians compared."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from grader.bulk.cluster import parse_cluster
+    from grader.bulk.gradebook import Gradebook
+    from grader.bulk.run import GRADEBOOK_NAME
+
+    parsed = parse_cluster(spec)
+    local_cluster = None
+    started = time.perf_counter()
+    if parsed.local_workers:
+        local_cluster = LocalCluster(n_workers=parsed.local_workers, threads_per_worker=1,
+                                     processes=True, host="127.0.0.1", dashboard_address=None,
+                                     silence_logs=logging.ERROR)
+        address = local_cluster.scheduler_address
+    else:
+        address = parsed.address
+    client = Client(address, set_as_default=False)
+    client.wait_for_workers(1, timeout=120)
+    startup = time.perf_counter() - started
+    threads = sum(client.nthreads().values())
+    try:
+        # The scheduler's own cost: an empty task's round trip, many times.
+        trips = []
+        for _ in range(200):
+            began = time.perf_counter()
+            client.submit(_noop, pure=False).result()
+            trips.append(time.perf_counter() - began)
+        local_walls, cluster_walls, digests, stats = [], [], set(), []
+        graded = 0
+        for number in range(repeats):
+            for path in ("local", "cluster"):  # back to back: both see the same load
+                out = base / f"results-{path}-{number}"
+                wall, outcome, stat = _timed_bulk(
+                    course, subs, out, names,
+                    workers=workers if path == "local" else None,
+                    cluster=address if path == "cluster" else None)
+                if outcome.summary.failed:  # say so; a failed grading is not a verdict
+                    print(f"  WARNING: {len(outcome.summary.failed)} grader failure(s) in the "
+                          f"{path} run: {outcome.summary.failed[:2]}")
+                graded = outcome.summary.graded
+                (local_walls if path == "local" else cluster_walls).append(wall)
+                if stat is not None:
+                    stats.append(stat)
+                with Gradebook(out / GRADEBOOK_NAME) as book:
+                    digests.add(book.verdict_digest())
+                print(f"  run {number + 1} {path:7} {wall:6.1f} s  load {os.getloadavg()[0]:.1f}",
+                      flush=True)
+    finally:
+        client.close()
+        if local_cluster is not None:
+            local_cluster.close()
+    local, remote = statistics.median(local_walls), statistics.median(cluster_walls)
+    trip = statistics.median(trips)
+    per_task = statistics.median(s.gradings / max(s.tasks, 1) for s in stats)
+    print()
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; class "
+          f"{graded} gradings ({', '.join(names) or 'all exercises'}), {repeats} repeats")
+    print(f"cluster {spec}: {threads} worker threads, started in {startup:.1f} s (not timed "
+          f"below); local path: {workers} threads")
+    print(f"median wall: local {local:.1f} s, cluster {remote:.1f} s -> cluster overhead "
+          f"{(remote - local) / local:+.1%} (target: under 15% on the same cores); "
+          f"per run: local {[round(w, 1) for w in local_walls]}, cluster "
+          f"{[round(w, 1) for w in cluster_walls]}")
+    print(f"scheduler: an empty task's round trip {trip * 1000:.1f} ms (median of 200); "
+          f"{per_task:.1f} gradings per task -> {trip / per_task * 1000:.2f} ms per grading; "
+          f"measured difference per grading {(remote - local) / graded * 1000:+.1f} ms")
+    print(f"identical verdicts in every run (gradebook digests): {len(digests) == 1}")
+    cost = local * workers / graded  # core-seconds per grading, as measured here
+    mooc = 10_000 * 18
+    print(f"projection for {mooc:,} gradings at {cost:.3f} core-s each (+"
+          f"{trip / per_task * 1000:.2f} ms scheduling): " + ", ".join(
+              f"{cores} cores {(mooc * (cost + trip / per_task) / cores) / 60:.0f} min"
+              for cores in (2, 16, 64, 256)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=100)
@@ -350,6 +473,10 @@ def main() -> None:
                         help="grade the class again with every core busy; compare gradebooks")
     parser.add_argument("--no-realtime", action="store_true",
                         help="skip the real-time run of one suite")
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS|local:N",
+                        help="compare the local path with this Dask cluster, back to back")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="with --cluster: runs of each path (medians are reported)")
     parser.add_argument("--realtime-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.realtime_child:
@@ -368,6 +495,10 @@ def main() -> None:
     subs, out = base / "submissions", base / "results"
     kinds = build_class(subs, pools, args.students, args.seed)
     load = os.getloadavg()[0]
+    if args.cluster:
+        cluster_comparison(course, subs, base, names, args.cluster, args.workers, args.repeats)
+        print(f"class and results in {base}")
+        return
 
     outcome, wall = _grade(course, subs, out, names, args.workers)
     results = outcome.results
