@@ -36,6 +36,9 @@ MIXED = {"a": 0.5, "b": 2.0, "c": 0.8, "d": 1.5}  # a and c in time; b and d not
 ALL_FAST = {"a": 0.5, "c": 0.8}
 WITH_FAILURE = {"a": 0.5, "e": 0.3, "b": 2.0}  # e fails at 0.3 s
 PROGRESS = {"a": 1.0, "b": 0.5, "c": 0.8}  # finish order: b, c, a
+# What a message may name: only the constructs the student's file uses (student.uses).
+CONSTRUCTS = ("gather", "wait", "wait_for", "as_completed", "zip", "enumerate", "timeout",
+              "shield", "TaskGroup")
 
 
 # -- observing one call ------------------------------------------------------------------
@@ -54,6 +57,15 @@ def reraise_unexpected(ended: Ended, what: str) -> None:
     error = ended.error
     if error is None:
         return
+    if isinstance(error, TypeError) and "can't be used in 'await' expression" in str(error):
+        fail(
+            f"Called {what}; it raised TypeError: {error}. Something that is not awaitable "
+            "was awaited: report is a plain function, and what it returns (None) cannot be "
+            "awaited.",
+            misconception="Only coroutines, tasks and futures can be awaited. A plain "
+            "function runs completely when you call it; there is nothing left to wait for.",
+            next_step="Call it without await: `report(source, result)`.",
+        )
     if isinstance(error, TypeError) and "coroutine" in str(error).lower():
         fail(
             f"Called {what}; asyncio refused the coroutines it was given: "
@@ -66,11 +78,14 @@ def reraise_unexpected(ended: Ended, what: str) -> None:
     if isinstance(error, asyncio.CancelledError):
         fail(
             f"Called {what}; a CancelledError escaped from it at {ended.at:.1f} s.",
-            misconception="Awaiting a task you cancelled raises CancelledError in the code "
-            "that awaits it; that is the task saying 'I was stopped', not your function's "
+            misconception="A cancelled task has finished too (task.done() is True), but it "
+            "has no result: awaiting it, or calling its result() or exception(), raises "
+            "CancelledError, which means 'that task was stopped', not your function's "
             "answer.",
-            next_step="Wait for cancelled tasks with asyncio.gather(*tasks, "
-            "return_exceptions=True) or asyncio.wait(tasks): both wait without raising.",
+            next_step="Read results only from tasks that finished on their own (the "
+            "`done` set of asyncio.wait, before you cancel anything), and wait for cancelled "
+            "tasks with asyncio.gather(*tasks, return_exceptions=True) or asyncio.wait(tasks): "
+            "both wait without raising.",
         )
     raise error
 
@@ -96,7 +111,7 @@ def _slow_ones_ran_to_the_end(ended: Ended, delays: dict[str, float]) -> bool:
 
 
 def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: dict[str, str],
-                returns_at: float) -> None:
+                returns_at: float, uses: dict[str, bool]) -> None:
     """Timing first (it names the bigger misconception), then the dict itself."""
     reraise_unexpected(ended, what)
     slowest = max(delays.values())
@@ -104,8 +119,9 @@ def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: 
         fail(
             f"Called {what}; it returned only at {ended.at:.1f} s, after the slowest "
             f"fetch ({slowest:.1f} s) had finished, instead of at the {LIMIT:.1f} s deadline.",
-            misconception="gather (or awaiting every task) waits for the slowest operation; "
-            "it has no notion of a deadline.",
+            misconception=("gather (or awaiting every task)" if uses["gather"] else
+                           "Awaiting every fetch") + " waits for the slowest operation; it "
+            "has no notion of a deadline.",
             next_step=f"Use done, pending = await asyncio.wait(tasks, timeout={LIMIT}): it "
             "returns at the deadline with what has finished so far.",
         )
@@ -155,6 +171,17 @@ def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: 
             next_step="Keep a dict {task: source} of the tasks you created and look each "
             "finished task up in it.",
         )
+    if value == {} and uses["wait_for"] and uses["gather"]:
+        fail(
+            f"Called {what}; it returned {{}} at the deadline, but {expected!r} had "
+            "arrived by then.",
+            misconception="Your file puts a time limit (wait_for) around a gather: at the "
+            "deadline wait_for cancels the whole gather, and the results that had already "
+            "arrived are thrown away with it.",
+            next_step="Keep the fetches as separate tasks: `done, pending = await "
+            "asyncio.wait(tasks, timeout=seconds)` keeps what finished and lets you cancel "
+            "the rest.",
+        )
     if not same_value(value, expected):
         fail(
             f"Called {what}; it returned {value!r:.200}, but {expected!r} was expected.",
@@ -184,19 +211,19 @@ def call_within(sim, student, delays: dict[str, float],
 @pytest.mark.task(1)
 def test_keeps_what_finished_in_time(student, sim):
     ended = call_within(sim, student, MIXED)
-    return judged(judge_keeps_what_finished_in_time, ended=ended)
+    return judged(judge_keeps_what_finished_in_time, ended=ended, uses=student.uses(*CONSTRUCTS))
 
 
 def judge_keeps_what_finished_in_time(seen):
     expect_suite_delays(seen["ended"], MIXED)
     expect_kept(seen["ended"], within(MIXED), delays=MIXED, returns_at=LIMIT,
-                expected={"a": "data from a", "c": "data from c"})
+                expected={"a": "data from a", "c": "data from c"}, uses=seen["uses"])
 
 
 @pytest.mark.task(1)
 def test_cancels_and_drains_the_rest(student, sim):
     ended = call_within(sim, student, MIXED)
-    return judged(judge_cancels_and_drains_the_rest, ended=ended)
+    return judged(judge_cancels_and_drains_the_rest, ended=ended, uses=student.uses(*CONSTRUCTS))
 
 
 def judge_cancels_and_drains_the_rest(seen):
@@ -218,7 +245,8 @@ def judge_cancels_and_drains_the_rest(seen):
             f"Called {what}; the fetches of 'b' and 'd' ran to the end and your function "
             f"returned at {ended.at:.1f} s, after the slowest one had finished, instead of "
             f"cancelling them at the {LIMIT:.1f} s deadline.",
-            misconception="gather (or awaiting every task) waits for the slowest operation; "
+            misconception=("gather (or awaiting every task)" if seen["uses"]["gather"] else
+                           "Awaiting every fetch") + " waits for the slowest operation; "
             "nothing is ever given up on.",
             next_step="Wait with asyncio.wait(tasks, timeout=seconds), then cancel whatever "
             "is still pending.",
@@ -240,9 +268,13 @@ def judge_cancels_and_drains_the_rest(seen):
             f"Called {what}; when it returned at {ended.at:.1f} s, the fetches of "
             f"{running!r} were still running: nothing cancelled them, so they carry on in "
             "the background as leaked tasks.",
-            misconception="asyncio.wait(..., timeout=...) only sorts tasks into done and "
-            "pending; it stops nothing. A pending task keeps running (and keeps its "
-            "connection open) until someone cancels it.",
+            misconception=("asyncio.wait(..., timeout=...) only sorts tasks into done and "
+                           "pending; it stops nothing. " if seen["uses"]["wait"] else
+                           "Giving up waiting for a task does not stop it. ")
+            + ("asyncio.shield keeps what it wraps from being cancelled. "
+               if seen["uses"]["shield"] else "")
+            + "A task keeps running (and keeps its connection open) until someone cancels "
+            "it.",
             next_step="Call task.cancel() on every pending task, then await "
             "asyncio.gather(*pending, return_exceptions=True) before returning.",
         )
@@ -261,19 +293,19 @@ def judge_cancels_and_drains_the_rest(seen):
 @pytest.mark.task(1)
 def test_returns_early_when_all_finish(student, sim):
     ended = call_within(sim, student, ALL_FAST)
-    return judged(judge_returns_early_when_all_finish, ended=ended)
+    return judged(judge_returns_early_when_all_finish, ended=ended, uses=student.uses(*CONSTRUCTS))
 
 
 def judge_returns_early_when_all_finish(seen):
     expect_suite_delays(seen["ended"], ALL_FAST)
     expect_kept(seen["ended"], within(ALL_FAST), delays=ALL_FAST, returns_at=0.8,
-                expected={"a": "data from a", "c": "data from c"})
+                expected={"a": "data from a", "c": "data from c"}, uses=seen["uses"])
 
 
 @pytest.mark.task(1)
 def test_failed_source_left_out(student, sim):
     ended = call_within(sim, student, WITH_FAILURE, {"e": SourceFailed("'e' is down")})
-    return judged(judge_failed_source_left_out, ended=ended)
+    return judged(judge_failed_source_left_out, ended=ended, uses=student.uses(*CONSTRUCTS))
 
 
 def judge_failed_source_left_out(seen):
@@ -289,7 +321,7 @@ def judge_failed_source_left_out(seen):
             "gather(..., return_exceptions=True) and drop the exceptions).",
         )
     expect_kept(ended, what, delays=WITH_FAILURE, returns_at=LIMIT,
-                expected={"a": "data from a"})
+                expected={"a": "data from a"}, uses=seen["uses"])
 
 
 # -- task 2 --------------------------------------------------------------------------------
@@ -334,7 +366,7 @@ def _finish_order() -> list[str]:
 @pytest.mark.task(2)
 def test_results_in_completion_order(student, sim):
     ended, _ = run_with_progress(sim, student)
-    return judged(judge_results_in_completion_order, ended=ended)
+    return judged(judge_results_in_completion_order, ended=ended, uses=student.uses(*CONSTRUCTS))
 
 
 def judge_results_in_completion_order(seen):
@@ -348,9 +380,12 @@ def judge_results_in_completion_order(seen):
             f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); it returned "
             f"{ended.value!r}, which is the order you passed them in, not the order they "
             f"finished: {expected!r}.",
-            misconception="gather, or sorting the results afterwards, puts them back in "
-            "input order; the task asks for finishing order, which is what as_completed "
-            "hands over.",
+            misconception=("asyncio.gather returns its results in input order, and so "
+                           "does placing each result by its position in `sources` or "
+                           "sorting them afterwards" if seen["uses"]["gather"] else
+                           "Placing each result by its position in `sources`, or sorting "
+                           "them afterwards, puts them back in input order")
+            + "; the task asks for finishing order.",
             next_step="Append each result to the list at the moment it arrives.",
         )
     if not same_value(ended.value, expected):
@@ -358,14 +393,17 @@ def judge_results_in_completion_order(seen):
             f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); it returned "
             f"{ended.value!r:.200}, but {expected!r} (the order they finished) was expected.",
             misconception="The list should grow by one result each time a fetch finishes.",
-            next_step="Loop over asyncio.as_completed(...) and append each awaited result.",
+            next_step="Append each result the moment its fetch finishes"
+            + ("." if seen["uses"]["as_completed"] else
+               ": loop over asyncio.as_completed(...) and append each awaited result."),
         )
 
 
 @pytest.mark.task(2)
 def test_progress_reported_as_each_finishes(student, sim):
     ended, reports = run_with_progress(sim, student)
-    return judged(judge_progress_reported_as_each_finishes, ended=ended, reports=reports)
+    return judged(judge_progress_reported_as_each_finishes, ended=ended, reports=reports,
+                  uses=student.uses(*CONSTRUCTS))
 
 
 def judge_progress_reported_as_each_finishes(seen):
@@ -386,9 +424,13 @@ def judge_progress_reported_as_each_finishes(seen):
         fail(
             f"Called {what}; report was called with {said}: it reported {result!r:.80} as "
             f"the result of {source!r}.",
-            misconception="as_completed yields new awaitables in finishing order, not the "
-            "coroutines you passed in, so pairing them with `sources` by position (zip, "
-            "enumerate) mixes the sources up.",
+            misconception="Results arrive in finishing order, not in the order of "
+            "`sources`, so pairing them with `sources` by position"
+            + (f" ({' / '.join(n for n in ('zip', 'enumerate') if seen['uses'][n])})"
+               if seen["uses"]["zip"] or seen["uses"]["enumerate"] else "")
+            + " mixes the sources up"
+            + (": as_completed yields new awaitables, not the coroutines you passed in."
+               if seen["uses"]["as_completed"] else "."),
             next_step="Make each result carry its source: wrap the fetch in a small "
             "coroutine that returns (source, await fetch(source)), or keep a dict "
             "{task: source}.",
@@ -403,10 +445,16 @@ def judge_progress_reported_as_each_finishes(seen):
                 f"Called {what} (the fetches take 1.0, 0.5 and 0.8 s); report was called "
                 f"with {said}: every result was reported at {slowest:.1f} s{as_given}, once "
                 "the slowest fetch had finished.",
-                misconception="gather hands over all the results together, when the slowest "
-                "operation is done; the early ones wait for nothing.",
-                next_step="Loop over asyncio.as_completed(...) and report each result as it "
-                "arrives.",
+                misconception=("gather hands over all the results together, when the "
+                               "slowest operation is done; "
+                               if seen["uses"]["gather"] and not seen["uses"]["as_completed"]
+                               else "Collecting every result first and reporting afterwards "
+                               "waits for the slowest fetch; ")
+                + "the early ones wait for nothing.",
+                next_step="Call report inside the loop that receives each result, right "
+                "when it arrives"
+                + ("." if seen["uses"]["as_completed"] else
+                   " (asyncio.as_completed gives them to you in finishing order)."),
             )
         source, moment = late[0]
         fail(
