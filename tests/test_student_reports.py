@@ -61,14 +61,14 @@ def _text(html: str) -> str:
 
 
 def test_a_graded_students_page_has_identity_scores_files_checks_and_timelines() -> None:
-    ana = StudentRecord("ana_12345", "ana_12345_fetcher.py", (
+    ana = StudentRecord("Ana Lima", "ana_12345_fetcher.py", (
         _graded(E3, _result(E3)), _graded(E5, _result(E5), origin="ana/timeouts.py")))
     identity = Identity(name="Ana Lima", email="ana@example.edu", sis_user_id="S-77")
 
     html = _page(ana, identity)
     text = _text(html)
 
-    assert "Feedback for Ana Lima" in text  # the roster's name, not the folder's
+    assert "Feedback for Ana Lima" in text  # the roster's name, as grades.csv has it
     assert "ana@example.edu" in text and "S-77" in text
     assert "Handed in as ana_12345_fetcher.py" in text
     assert "Total 4/10" in text  # 2 of 5 in each exercise
@@ -163,6 +163,7 @@ def test_hostile_text_is_escaped_and_nothing_loads() -> None:
 def test_pages_replace_the_folder_whole_in_the_results_order(tmp_path: Path) -> None:
     (tmp_path / "students").mkdir()
     (tmp_path / "students" / "gone.html").write_text("a student no longer in the class")
+    (tmp_path / ".students.killed").mkdir()  # left by a run killed while writing pages
     results = ClassResults((E3,), (
         StudentRecord("adam", "adam", (_graded(E3, _result(E3)),)),
         StudentRecord("Émile", "Émile", (ExerciseOutcome(E3.name, "not submitted"),)),
@@ -173,7 +174,7 @@ def test_pages_replace_the_folder_whole_in_the_results_order(tmp_path: Path) -> 
     assert list(links) == ["adam", "Émile"]
     assert sorted(p.name for p in (tmp_path / "students").iterdir()) == ["Emile.html",
                                                                           "adam.html"]
-    assert [p.name for p in tmp_path.iterdir()] == ["students"]  # no temporary left
+    assert [p.name for p in tmp_path.iterdir()] == ["students"]  # no temporary left over
     assert "Feedback for Émile" in (tmp_path / links["Émile"]).read_text()
 
 

@@ -220,8 +220,8 @@ def build_page(student: StudentRecord, results: ClassResults, *,
     """Everything one student's page shows, as plain data (testable without HTML)."""
     when = generated_at or datetime.now().astimezone()
     return StudentPage(
-        name=clean_name(identity.name if identity is not None and identity.name
-                        else student.student),
+        # The name as every other output shows it: with a roster, the roster's.
+        name=clean_name(student.student),
         details=_details(student, identity),
         total=None if student.problems else student.total,
         max_total=results.max_total,
@@ -268,6 +268,8 @@ def write_student_reports(results: ClassResults, exercises: Sequence[Exercise],
     """
     names = report_file_names([s.student for s in results.students])
     course = _course_title(exercises)
+    for leftover in folder.glob(f".{FOLDER}.*"):  # from a run killed while writing
+        shutil.rmtree(leftover, ignore_errors=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{FOLDER}.", dir=folder))
     links = {}
     try:
