@@ -7,6 +7,7 @@ where no student code runs. Only the judges' conditions earn points.
 
 import asyncio
 import inspect
+import itertools
 
 import pytest
 
@@ -184,7 +185,7 @@ def expect_all_started_at_once(io, what: str, sim=None) -> None:
     ordered = sorted(io.operations, key=lambda op: op.start)
     if late and len(ordered) > 1 and all(
             prev.end is not None and nxt.start >= prev.end - 1e-9
-            for prev, nxt in zip(ordered, ordered[1:])):
+            for prev, nxt in itertools.pairwise(ordered)):
         fail(
             f"In {what}, the {len(ordered)} downloads ran one after another: each started "
             "only when the one before it had ended.",

@@ -219,7 +219,8 @@ def judge_returns_report_and_steps(seen):
         fail(
             f"`{CALL}` asked the report task for its result after the steps, at "
             f"t={secs(sum(STEP_DELAYS.values()))}, while the report was still running "
-            f"({secs(REPORT_DELAY - sum(STEP_DELAYS.values()))} to go): {seen['early'].rstrip('.')}.",
+            f"({secs(REPORT_DELAY - sum(STEP_DELAYS.values()))} to go): "
+            f"{seen['early'].rstrip('.')}.",
             misconception="task.result() does not wait: it only works once the task is "
             "done. `await task` is what waits for whatever is left of it.",
             next_step="Collect the report with `await report_task` after the steps.",
@@ -511,7 +512,7 @@ def test_wait_for_all_collects_every_job(student, sim, office):
         try:
             empty = as_list(await jobs.wait_for_all())
             empty_error = None
-        except Exception as exc:  # noqa: BLE001 (explained to the student, whatever it is)
+        except Exception as exc:  # explained to the student, whatever it is
             empty, empty_error = None, f"{type(exc).__name__}: {exc}"[:160]
         for name in TEN:
             jobs.start(name)  # the returned tasks are deliberately dropped here
