@@ -18,6 +18,7 @@ from rich.text import Text
 
 from grader.results import CheckResult, GradeResult
 from grader.sanitize import TRACEBACK_LIMIT, clean_name, clean_text
+from grader.terminal_timeline import timeline_text
 
 __all__ = ["make_console", "print_grade"]
 
@@ -35,8 +36,12 @@ def make_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _check_rows(check: CheckResult, repeated: bool) -> tuple[Text, Text, Text]:
-    """(status cell, body cell, points cell) for one check; the body wraps in place."""
+def _check_rows(check: CheckResult, repeated: bool, *, timeline_width: int = 0,
+                plain: bool = False) -> tuple[Text, Text, Text]:
+    """(status cell, body cell, points cell) for one check; the body wraps in place.
+
+    A failing timing check also draws its timeline, ``timeline_width`` wide.
+    """
     mark, label, colour = MARKS.get(check.status, ("?", clean_name(check.status).upper(), "red"))
     status = Text(f"{mark} {label}", style=f"bold {colour}")
     body = Text()
@@ -55,6 +60,11 @@ def _check_rows(check: CheckResult, repeated: bool) -> tuple[Text, Text, Text]:
                 body.append(clean_text(check.feedback.next_step))
         if not repeated and check.sim_elapsed is not None:
             body.append(f"\n(simulated time: {check.sim_elapsed:.2f} s)", style="dim")
+        drawn = timeline_text(check.timeline, timeline_width, plain=plain) if not repeated \
+            and check.status in ("failed", "timed out") else None
+        if drawn is not None:
+            body.append("\n")
+            body.append(drawn)
         if not repeated and check.traceback:
             body.append("\n" + clean_text(check.traceback, TRACEBACK_LIMIT), style="dim")
     points = Text(f"{check.points}/{check.max_points}", style="dim")
@@ -73,12 +83,20 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
     table.add_column(ratio=1)
     table.add_column(justify="right", no_wrap=True)
     seen = set()
+    # The body column's width: the console's, less the status and points columns and
+    # the grid's padding (one space each side of three columns).
+    status_width = max([9, *(len(MARKS.get(c.status, ("?", c.status, ""))[1]) + 2
+                             for c in result.checks)])
+    points_width = max((len(f"{c.points}/{c.max_points}") for c in result.checks), default=3)
+    timeline_width = console.width - status_width - points_width - 6
+    plain = console.no_color or not console.is_terminal or console.options.ascii_only
     for check in result.checks:
         # The same failure in several checks (a stub, an import error) is said once.
         key = (check.feedback.what if check.feedback else None, check.traceback)
         repeated = not check.passed and check.feedback is not None and key in seen
         seen.add(key)
-        table.add_row(*_check_rows(check, repeated))
+        table.add_row(*_check_rows(check, repeated, timeline_width=timeline_width,
+                                   plain=plain))
     console.print(table)
     console.print()
     score = Text()
