@@ -36,7 +36,7 @@ def classify_exception(exc: BaseException, student_file: Path, time_limit: float
         return "timed out", Feedback(
             "The check was stopped: your code kept the processor busy without finishing "
             "(far more CPU time than this check needs).",
-            misconception="Code that runs without reaching an `await` holds the loop's only "
+            misconception="Code that never reaches an `await` holds the loop's only "
             "thread. The usual causes: a loop whose exit condition never becomes true, or "
             "waiting for time to pass by re-reading a clock in a loop (a busy-wait) instead "
             "of awaiting.",
