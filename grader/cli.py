@@ -120,6 +120,13 @@ def _course_progress(course: Course, store: ProgressStore) -> CourseProgress:
     return build_progress(course, store.scores(), store.hints_seen())
 
 
+_feedback_option = click.option(
+    "--feedback", type=click.Choice(["full", "terse"]), default=None,
+    help="How much a failing check says: full (what, why, what next) or terse (only what "
+         "failed). Default: course.toml's [feedback] detail.",
+)
+
+
 @main.command("check")
 @click.argument("exercise")
 @click.option("--solution", is_flag=True, help="Grade the reference solution instead.")
@@ -127,13 +134,15 @@ def _course_progress(course: Course, store: ProgressStore) -> CourseProgress:
               help="Grade this file instead of the exercise's stub.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @_db_option
+@_feedback_option
 def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bool,
-                  db: Path | None) -> None:
+                  db: Path | None, feedback: str | None) -> None:
     """Grade EXERCISE (exercise-03, 03, 3 or its slug).
 
     Every grading of your exercise file (and of a --file, tagged with its path) is added
     to your progress record; gradings of the reference solution are not.
     """
+    from grader.feedback_detail import with_detail
     from grader.runner import grade_file
 
     if solution and file_:
@@ -146,7 +155,7 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
                           "passes every check." if target.locked_solution_file.is_file()
                           else "."))
     module = file_ or (target.solution_file if solution else target.stub_file)
-    result = grade_file(target, module)
+    result = with_detail(grade_file(target, module), feedback or course.info.feedback)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -243,23 +252,16 @@ def hint_command(exercise: str, show_all: bool, db: Path | None) -> None:
 @main.command("watch")
 @click.argument("exercise")
 @_db_option
-def watch_command(exercise: str, db: Path | None) -> None:
-    """Re-grade EXERCISE every time you save it. Ctrl-C to stop."""
-    from grader.results import GradeResult
-    from grader.runner import grade_file
+@_feedback_option
+def watch_command(exercise: str, db: Path | None, feedback: str | None) -> None:
+    """Re-grade EXERCISE every time you save it; when it passes, move on. Ctrl-C to stop."""
     from grader.terminal import make_console
-    from grader.watch import watch_exercise
+    from grader.watch import run_watch
 
     course = _course()
-    target = course.resolve(exercise)
-    with _open_progress(course, db):  # fail now, not after the first save, if it's broken
-        pass
-
-    def record(result: GradeResult) -> None:
-        with _open_progress(course, db) as store:
-            store.record_attempt(result, source="stub")
-
-    watch_exercise(target, console=make_console(), grade=grade_file, record=record)
+    run_watch(course, course.resolve(exercise), console=make_console(),
+              open_store=lambda: _open_progress(course, db),
+              detail=feedback or course.info.feedback)
 
 
 @main.command("reset")

@@ -56,6 +56,7 @@ class CourseInfo:
     unlock_solutions: bool = False  # [release] unlock_solutions
     released_from: str = ""  # [release] released_from, in a student release
     format_version: int = COURSE_FORMAT_VERSION
+    feedback: str = "full"  # [feedback] detail: "full", or "terse" (only what failed)
 
     @property
     def is_release(self) -> bool:
@@ -94,8 +95,14 @@ def load_course_info(path: Path) -> CourseInfo:
     released_from = release.get("released_from", "")
     if not isinstance(released_from, str):
         raise MetadataError(path, "release.released_from", "must be a string")
+    feedback: Any = data.get("feedback", {})
+    if not isinstance(feedback, dict):
+        raise MetadataError(path, "feedback", "must be a table ([feedback])")
+    detail = feedback.get("detail", "full")
+    if detail not in ("full", "terse"):  # grader.feedback_detail.DETAILS
+        raise MetadataError(path, "feedback.detail", 'must be "full" or "terse"')
     return CourseInfo(title=title, name=name, kind=kind, unlock_solutions=unlock,
-                      released_from=released_from, format_version=version)
+                      released_from=released_from, format_version=version, feedback=detail)
 
 
 def _string(data: dict[str, Any], key: str, path: Path) -> str:

@@ -188,6 +188,8 @@ def _release_marker(course: Course, *, unlock: bool, now: datetime) -> str:
         "\n[release]\n"
         f"unlock_solutions = {'true' if unlock else 'false'}\n"
         f'released_from = "async-grader {__version__}, {now:%Y-%m-%d %H:%M} UTC"\n'
+        "\n[feedback]\n"
+        f'detail = "{info.feedback}"  # "terse": failing checks say only what failed\n'
     )
 
 

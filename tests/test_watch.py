@@ -1,11 +1,12 @@
-"""Watch mode: grade on start and on each save, debounced; status line; Ctrl-C; errors."""
+"""Watch mode: grade on start and on each save, debounced; status line; Ctrl-C; errors;
+a try per distinct content; the offer to move on once every check passes."""
 
 from __future__ import annotations
 
 import io
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from rich.console import Console
 
 from grader.course import Course, Exercise
 from grader.errors import MissingFileError, ProgressStoreError
+from grader.progress_store import Attempt
 from grader.results import GradeResult
-from grader.watch import status_line, watch_exercise
+from grader.watch import Commands, pick_next, status_line, unchanged_since, watch_exercise
 from helpers.progress_samples import tiny_course, tiny_result
 
 
@@ -145,3 +147,161 @@ def test_the_status_stays_one_line_on_a_narrow_terminal(tiny: Course) -> None:
     (status,) = [line for line in out.getvalue().splitlines() if "Watching" in line]
     assert status.startswith("Watching first.py") and status.endswith("…")
     assert len(status) <= 40
+
+
+# -- a try per distinct content, and moving on at the finish line ---------------------
+
+
+class PassWhenSolved(FakeGrader):
+    """Every check passes once the file says SOLVED; records which exercise was graded."""
+
+    def __init__(self, course: Course) -> None:
+        super().__init__(course)
+        self.exercises: list[str] = []
+
+    def __call__(self, exercise: Exercise, module: Path) -> GradeResult:
+        text = module.read_text()
+        with self._changed:
+            self.calls.append(text)
+            self.exercises.append(exercise.short_name)
+            self._changed.notify_all()
+        return tiny_result(self.course, exercise.short_name,
+                           None if "SOLVED" in text else set())
+
+
+def _save_until_graded(grader: FakeGrader, stub: Path, text: str, count: int) -> None:
+    """Save until the watcher (starting in its thread) has seen it: ``count`` gradings."""
+    for _ in range(20):
+        stub.write_text(text)
+        if grader.wait_for(count, timeout=0.5):
+            return
+    raise AssertionError(f"no grading number {count} after saving {text!r}")
+
+
+def test_a_save_with_the_same_content_is_neither_graded_nor_recorded(tiny: Course) -> None:
+    exercise = tiny.resolve("1")
+    grader = FakeGrader(tiny)
+    recorded: list[GradeResult] = []
+    thread, stop, _out, _box = _watch_in_thread(exercise, grader, record=recorded.append)
+    try:
+        assert grader.wait_for(1)
+        _save_until_graded(grader, exercise.stub_file, "VALUE = 2\n", 2)
+        time.sleep(0.3)
+        settled = len(grader.calls)
+        for _ in range(3):  # an editor saving an unchanged buffer, a touch
+            exercise.stub_file.write_text("VALUE = 2\n")
+            time.sleep(0.2)
+        exercise.stub_file.touch()
+        time.sleep(0.4)
+        assert len(grader.calls) == settled
+        exercise.stub_file.write_text("VALUE = 3\n")
+        assert grader.wait_for(settled + 1)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert grader.calls == ["# TODO: write me\nraise NotImplementedError\n",
+                                         *["VALUE = 2\n"] * (settled - 1), "VALUE = 3\n"]
+    assert len(recorded) == len(grader.calls)
+
+
+def test_starting_on_a_file_unchanged_since_its_last_grading_records_nothing(tiny) -> None:
+    exercise = tiny.resolve("1")
+    graded_at = datetime.now(UTC) + timedelta(seconds=5)  # after the file was written
+    attempt = Attempt(1, graded_at.isoformat(), "stub", 0, tiny_result(tiny, "1", set()))
+    recorded: list[GradeResult] = []
+    out = io.StringIO()
+    stop = threading.Event()
+    stop.set()
+    assert watch_exercise(exercise, console=Console(file=out, width=200),
+                          grade=FakeGrader(tiny), record=recorded.append, stop_event=stop,
+                          latest_attempt=lambda _e: attempt) == 1
+    assert recorded == []
+    assert "unchanged since your last grading: not counted again" in out.getvalue()
+    earlier = Attempt(1, (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "stub", 0,
+                      tiny_result(tiny, "1", set()))
+    watch_exercise(exercise, console=Console(file=io.StringIO()), grade=FakeGrader(tiny),
+                   record=recorded.append, stop_event=stop, latest_attempt=lambda _e: earlier)
+    assert len(recorded) == 1  # edited since that grading: a new try
+
+
+def test_unchanged_since_needs_the_file_older_than_the_grading_read_it(tmp_path) -> None:
+    stub = tmp_path / "f.py"
+    stub.write_text("x = 1\n")
+    modified = datetime.fromtimestamp(stub.stat().st_mtime, UTC)
+
+    def attempt(at: datetime, duration: float = 0.5, source: str = "stub") -> Attempt:
+        result = GradeResult("exercise-01-x", "X", str(stub), (), duration)
+        return Attempt(1, at.isoformat(), source, 0, result)
+
+    assert unchanged_since(stub, attempt(modified + timedelta(seconds=2)))
+    # Saved while that grading ran (recorded 0.3 s after the save, the grading took 0.5 s)
+    assert not unchanged_since(stub, attempt(modified + timedelta(seconds=0.3)))
+    assert not unchanged_since(stub, attempt(modified + timedelta(seconds=2), source="file"))
+    assert not unchanged_since(stub, None)
+    assert not unchanged_since(tmp_path / "gone.py", attempt(modified + timedelta(seconds=2)))
+
+
+def test_the_next_exercise_is_the_next_not_done_wrapping_round(tiny: Course) -> None:
+    one, two, three = tiny.exercises
+    assert pick_next(tiny.exercises, one, set()) == two
+    assert pick_next(tiny.exercises, one, {two.name}) == three
+    assert pick_next(tiny.exercises, three, set()) == one  # skipped earlier: back to it
+    assert pick_next(tiny.exercises, two, {one.name, three.name}) is None
+
+
+def test_once_every_check_passes_enter_moves_on_and_watches_the_next(tiny: Course) -> None:
+    one, two = tiny.resolve("1"), tiny.resolve("2")
+    grader = PassWhenSolved(tiny)
+    commands = Commands(interactive=True)
+    out = io.StringIO()
+    thread, stop, out, _box = _watch_in_thread(
+        one, grader, commands=commands, next_exercise=lambda e: two if e == one else None)
+    try:
+        assert grader.wait_for(1)
+        commands.put("")  # Enter before the exercise passes: nothing to move on to
+        _save_until_graded(grader, one.stub_file, "SOLVED = True\n", 2)
+        time.sleep(0.3)
+        assert grader.exercises[-1] == "exercise-01"
+        commands.put("\n")
+        for _ in range(50):
+            if "exercise-02" in grader.exercises:
+                break
+            time.sleep(0.1)
+        assert "exercise-02" in grader.exercises, "Enter did not move the watch on"
+        settled = len(grader.calls)
+        _save_until_graded(grader, two.stub_file, "VALUE = 5\n", settled + 1)
+        assert grader.exercises[-1] == "exercise-02"  # the new file is the one watched
+    finally:
+        stop.set()
+        thread.join(10)
+    text = out.getvalue()
+    assert "Next: exercise-02  Side by side" in text
+    assert "Press Enter to watch side.py there" in text
+    assert "Enter: exercise-02" in text  # the status line says it too
+
+
+def test_q_stops_the_watch_and_a_pipe_gets_the_command_instead(tiny: Course) -> None:
+    one, two = tiny.resolve("1"), tiny.resolve("2")
+    one.stub_file.write_text("SOLVED = True\n")
+    commands = Commands(interactive=True)
+    commands.put("q")
+    out = io.StringIO()
+    watch_exercise(one, console=Console(file=out, width=200), grade=PassWhenSolved(tiny),
+                   commands=commands, next_exercise=lambda _e: two)
+    assert "Stopped watching exercise-01." in out.getvalue()
+    out = io.StringIO()
+    stop = threading.Event()
+    stop.set()
+    watch_exercise(one, console=Console(file=out, width=200), grade=PassWhenSolved(tiny),
+                   stop_event=stop, next_exercise=lambda _e: two)
+    text = out.getvalue()
+    assert "Run `grade watch exercise-02` to go on." in text and "Press Enter" not in text
+    out = io.StringIO()
+    watch_exercise(one, console=Console(file=out, width=200), grade=PassWhenSolved(tiny),
+                   stop_event=stop, next_exercise=lambda _e: None)
+    assert "every one is done" in out.getvalue()
+
+
+def test_commands_from_a_pipe_are_not_read(tmp_path: Path) -> None:
+    with (tmp_path / "input.txt").open("w+") as stream:
+        assert Commands.from_stdin(stream).interactive is False
