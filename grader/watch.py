@@ -62,7 +62,7 @@ __all__ = ["DEBOUNCE_MS", "STEP_MS", "WATCH_OWNER", "Commands", "content_hash",
            "watch_exercise"]
 
 DEBOUNCE_MS = 500  # longest a burst of events is grouped before grading anyway
-STEP_MS = 80  # quiet time that ends a burst
+STEP_MS = 50  # quiet time that ends a burst: an editor's save takes a few ms
 WATCH_OWNER = "watch"  # the warm sandbox's owner: one student, this process
 
 Grade = Callable[[Exercise, Path], GradeResult]
@@ -228,7 +228,16 @@ class _Session:
             return
         self.gradings += 1
         self.graded_hash = content_hash(data)
-        note = failure = ""
+        self.show(result, already_recorded=already_recorded)
+
+    def show(self, result: GradeResult, *, already_recorded: bool) -> None:
+        """The grade first, then what takes the record's time: the student reads sooner."""
+        from grader.terminal import print_grade
+
+        console = self.console
+        console.clear()
+        print_grade(console, result)
+        note = ""
         if already_recorded:
             note = "unchanged since your last grading: not counted again"
         elif self.record is not None:
@@ -236,20 +245,9 @@ class _Session:
                 self.record(result)
             except GraderError as exc:
                 note = "attempt not recorded (see above)"
-                failure = exc.format_message()
+                console.print(Text(exc.format_message(), style="yellow"))
         if result.all_passed and self.next_exercise is not None:
-            self.offer = self.next_exercise(exercise)
-        self.show(result, note=note, failure=failure)
-
-    def show(self, result: GradeResult, *, note: str, failure: str) -> None:
-        from grader.terminal import print_grade
-
-        console = self.console
-        console.clear()
-        print_grade(console, result)
-        if failure:
-            console.print(Text(failure, style="yellow"))
-        if result.all_passed and self.next_exercise is not None:
+            self.offer = self.next_exercise(self.exercise)
             console.print()
             console.print(self._offer_text())
         console.print()
