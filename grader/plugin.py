@@ -4,15 +4,25 @@ All pytest hooks live here. It provides the ``student`` and ``sim`` fixtures, re
 the ``task`` marker, and writes one JSON line per check to the result channel the
 parent opened for this run (never stdout, which student code can flood or forge).
 
+What a check's code prints is part of its record (``output``): students debug with
+``print``. pytest's own capture reads whole files back per phase with no size limit
+(or is off, depending on the child's arguments), so each phase of a check swaps
+``sys.stdout``/``sys.stderr`` for one bounded buffer (:class:`CheckOutput`) inside
+pytest's capture windows, and adds anything pytest itself caught on fds 1 and 2 (a
+worker process, a C library) after it. The parent treats it as untrusted text.
+
 It is configured by :func:`configure` before ``pytest.main`` starts, because the child
 process is the only user and a module-level setting is simpler than plumbing options.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +45,7 @@ from grader.simulation import Simulation, StudentAborted
 from grader.student import StudentImportError, StudentModule, import_student_module
 from grader.virtual_loop import DEADLOCK_GRACE
 
-__all__ = ["configure", "emit"]
+__all__ = ["OUTPUT_KEPT", "CheckOutput", "configure", "emit"]
 
 
 @dataclass
@@ -78,6 +88,114 @@ def task_number(item: pytest.Item) -> int | None:
     if marker is None:
         return None
     return int(marker.args[0] if marker.args else marker.kwargs.get("taskno", 0))
+
+
+# -- what a check prints --------------------------------------------------------------
+
+OUTPUT_KEPT = 8_000
+"""Bytes of one check's output the child keeps and sends. The parent shows fewer
+(:data:`grader.results.OUTPUT_LIMIT`); keeping more lets it say truthfully that there
+was more, while a print loop costs a counter, not memory or record space."""
+
+
+class CheckOutput:
+    """Where ``sys.stdout`` and ``sys.stderr`` point while a check runs: :attr:`stream`.
+
+    One buffer for both streams, in the order written, as a terminal would show them.
+    The stream is the standard library's C text layer over a raw file that keeps the
+    first ``limit`` bytes and only counts the rest, so a print in a tight loop costs
+    what printing to a file costs (a Python-level ``write`` per print would spend a
+    check's CPU budget on bookkeeping) and memory stays bounded.
+    """
+
+    def __init__(self, limit: int = OUTPUT_KEPT) -> None:
+        self._head = _Head(limit)
+        self.stream = io.TextIOWrapper(io.BufferedWriter(self._head), encoding="utf-8",
+                                       errors="backslashreplace")
+
+    def _flush(self) -> None:
+        # Closed by the student's code? Closing flushed it.
+        with contextlib.suppress(ValueError, OSError):
+            self.stream.flush()
+
+    def text(self) -> str:
+        """What was kept, ending with how much was not when the limit was reached."""
+        self._flush()
+        kept = bytes(self._head.kept).decode("utf-8", "replace")
+        if self._head.dropped:
+            kept += f"\n… ({self._head.dropped:,} more bytes printed)\n"
+        return kept
+
+    @property
+    def lines(self) -> int:
+        """Lines written in all, kept or not, a last one without its newline included."""
+        self._flush()
+        return self._head.line_ends + (not self._head.ends_line)
+
+
+class _Head(io.RawIOBase):
+    """A write-only raw file that keeps its first ``limit`` bytes and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.kept = bytearray()
+        self.dropped = 0
+        self.line_ends = 0
+        self.ends_line = True  # the last byte written was a newline (or none was)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        room = max(self.limit - len(self.kept), 0)
+        self.kept += chunk[:room]
+        self.dropped += max(len(chunk) - room, 0)
+        if chunk:
+            self.line_ends += chunk.count(b"\n")
+            self.ends_line = chunk.endswith(b"\n")
+        return len(chunk)
+
+
+_output_key = pytest.StashKey[CheckOutput]()
+
+
+def _capture_phase(item: pytest.Item) -> Any:
+    """Run one phase with the check's own buffer as ``sys.stdout``/``sys.stderr``.
+
+    Registered ``trylast`` so it runs inside pytest's capture wrapper: that one sets
+    the streams to its own files when a phase starts and puts its saved ones back when
+    it ends, so a buffer installed outside it would never see a print.
+    """
+    output = item.stash.setdefault(_output_key, CheckOutput())
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = output.stream
+    try:
+        return (yield)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+pytest_runtest_setup = pytest.hookimpl(wrapper=True, trylast=True)(_capture_phase)
+pytest_runtest_call = pytest.hookimpl(wrapper=True, trylast=True)(_capture_phase)
+pytest_runtest_teardown = pytest.hookimpl(wrapper=True, trylast=True)(_capture_phase)
+
+
+def _check_output(item: pytest.Item, report: pytest.TestReport) -> tuple[str, int]:
+    """The check's printed output and its length in lines (kept or not): our buffer,
+    then what pytest caught on fds 1 and 2."""
+    output = item.stash.get(_output_key, None)
+    if output is None:  # the check never reached its first phase
+        return "", 0
+    text, lines = output.text(), output.lines
+    for title, content in report.sections:
+        if title.startswith(("Captured stdout", "Captured stderr")) and content:
+            lines += content.count("\n") + (not content.endswith("\n"))
+            room = OUTPUT_KEPT - len(text)
+            if room > 0:
+                text += content[:room]
+    return text, lines
 
 
 # -- hooks ----------------------------------------------------------------------------
@@ -255,6 +373,8 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
         "traceback": trace,
         "duration": round(duration, 6),
     }
+    if phases:
+        record["output"], record["output_lines"] = _check_output(item, phases[-1][2])
     observed = item.stash.get(_observed_key, None)
     if status == "passed" and observed is not None:
         record["observed"] = observed

@@ -101,6 +101,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (exercise, hint_index)
         )""",
     ),
+    (
+        # What the student's code printed during a check that did not pass (capped,
+        # cleaned): the report shows it under the check. Passed checks keep none.
+        "ALTER TABLE checks ADD COLUMN output TEXT NOT NULL DEFAULT ''",
+    ),
 ]
 
 
@@ -323,8 +328,8 @@ class ProgressStore:
         self._db.executemany(
             """INSERT INTO checks (attempt_id, position, name, title, task, status, points,
                    max_points, what, misconception, next_step, traceback, duration,
-                   sim_elapsed, timeline)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   sim_elapsed, timeline, output)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 (attempt_id, position, c.name, c.title, c.task, c.status, c.points,
                  c.max_points,
@@ -332,7 +337,8 @@ class ProgressStore:
                  c.feedback.misconception if c.feedback else None,
                  c.feedback.next_step if c.feedback else None,
                  c.traceback, c.duration, c.sim_elapsed,
-                 None if c.timeline is None else json.dumps(c.timeline))
+                 None if c.timeline is None else json.dumps(c.timeline),
+                 "" if c.passed else c.output)
                 for position, c in enumerate(checks)
             ],
         )
@@ -349,7 +355,8 @@ class ProgressStore:
             ).fetchall()
             check_rows = self._db.execute(
                 f"""SELECT attempt_id, name, title, task, status, points, max_points, what,
-                        misconception, next_step, traceback, duration, sim_elapsed, timeline
+                        misconception, next_step, traceback, duration, sim_elapsed, timeline,
+                        output
                     FROM checks
                     WHERE attempt_id IN (SELECT id FROM attempts {where})
                     ORDER BY attempt_id, position""",
@@ -412,7 +419,7 @@ class ProgressStore:
 
 def _check_from_row(row: Sequence[Any]) -> CheckResult:
     (name, title, task, status, points, max_points, what, misconception, next_step,
-     traceback, duration, sim_elapsed, timeline) = row
+     traceback, duration, sim_elapsed, timeline, output) = row
     feedback = None
     if what is not None:
         feedback = Feedback(what, misconception or "", next_step or "")
@@ -420,6 +427,7 @@ def _check_from_row(row: Sequence[Any]) -> CheckResult:
         name=name, title=title, task=task, status=status, points=points,
         max_points=max_points, feedback=feedback, traceback=traceback, duration=duration,
         sim_elapsed=sim_elapsed, timeline=None if timeline is None else json.loads(timeline),
+        output=output or "",
     )
 
 

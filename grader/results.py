@@ -30,7 +30,8 @@ from grader.sanitize import (
     clean_timeline,
 )
 
-__all__ = ["STATUSES", "STATUS_LABELS", "CheckResult", "GradeResult"]
+__all__ = ["OUTPUT_LIMIT", "OUTPUT_LINES", "STATUSES", "STATUS_LABELS", "CheckResult",
+           "GradeResult", "clean_output"]
 
 STATUSES = ("passed", "failed", "error", "timed out", "blocked")
 """How a check ended. ``blocked``: the code satisfies the check, but a check it requires
@@ -39,6 +40,28 @@ STATUSES = ("passed", "failed", "error", "timed out", "blocked")
 STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error",
                  "timed out": "timed out", "blocked": "not counted yet"}
 """How each stored status reads to a person (terminal, JSON ``label``, reports)."""
+
+
+OUTPUT_LIMIT = 2_000  # characters of one check's printed output kept in a result
+OUTPUT_LINES = 30  # lines of it: a print in a loop must not bury the feedback
+
+
+def clean_output(value: object, lines: object = None) -> str:
+    """What a check printed, safe and short: at most OUTPUT_LINES lines of OUTPUT_LIMIT
+    characters in all, saying what was cut. Idempotent, like every cleaning here.
+
+    ``lines`` is how many lines were printed in all, when the grading child kept only
+    the start of them (it says so); a count that is not a sane number is ignored, and
+    a forged one only misleads its forger. Lines are cut first, so the count given is
+    of lines printed; the character cap then bounds one very long line too.
+    """
+    text = clean_text(value, OUTPUT_LIMIT * 4).rstrip("\n")  # print's last newline
+    shown = text.split("\n")
+    if len(shown) > OUTPUT_LINES:
+        total = max(len(shown), _whole(lines))
+        rest = total - (OUTPUT_LINES - 1)
+        text = "\n".join([*shown[:OUTPUT_LINES - 1], f"… ({rest:,} more lines)"])
+    return clean_text(text, OUTPUT_LIMIT)
 
 
 def _whole(value: object) -> int:
@@ -73,6 +96,7 @@ class CheckResult:
     duration: float = 0.0
     sim_elapsed: float | None = None
     timeline: dict[str, Any] | None = None
+    output: str = ""  # what the student's code printed during the check (stdout, stderr)
 
     def __post_init__(self) -> None:
         duration = clean_number(self.duration)
@@ -82,7 +106,8 @@ class CheckResult:
              feedback=_clean_feedback(self.feedback),
              traceback=clean_text(self.traceback, TRACEBACK_LIMIT),
              duration=0.0 if duration is None else duration,
-             sim_elapsed=clean_number(self.sim_elapsed), timeline=clean_timeline(self.timeline))
+             sim_elapsed=clean_number(self.sim_elapsed), timeline=clean_timeline(self.timeline),
+             output=clean_output(self.output))
 
     @property
     def passed(self) -> bool:
@@ -111,6 +136,7 @@ class CheckResult:
             else None,
             traceback=data.get("traceback") or "", duration=data.get("duration", 0.0),
             sim_elapsed=data.get("sim_elapsed"), timeline=data.get("timeline"),
+            output=data.get("output") or "",
         )
 
 

@@ -32,7 +32,7 @@ from grader.isolation import Limits
 from grader.judging import NO_JUDGE, Flagged, confirm, preload_suite
 from grader.launcher import ChildHandle, launch
 from grader.precompiled import copy_with_bytecode
-from grader.results import STATUSES, CheckResult, GradeResult
+from grader.results import STATUSES, CheckResult, GradeResult, clean_output
 from grader.sandbox import Cell, CellDead, SandboxUnavailable, lease_cell
 from grader.screen import Finding, screen_source
 
@@ -617,6 +617,10 @@ def _accept(exercise: Exercise, reported: dict[str, dict[str, Any]],
                 duration=record.get("duration") or 0.0,  # cleaned by CheckResult
                 sim_elapsed=record.get("sim_elapsed"),
                 timeline=record.get("timeline"),
+                # What the check's code printed: untrusted text, capped and cleaned
+                # (clean_output); anything but a string is dropped unread.
+                output=clean_output(output, record.get("output_lines"))
+                if isinstance(output := record.get("output"), str) else "",
             )
         )
     return _apply_requirements(exercise, results)
