@@ -77,6 +77,21 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _last_failing_timelines(earlier: Sequence[Attempt]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """For each timing check, (attempt number, timeline) of the last attempt it failed in.
+
+    A student who fixed a timing check learns most from the two pictures side by side:
+    the staircase that ran past the budget, and the overlapping bars that fit.
+    """
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for number, attempt in enumerate(earlier, start=1):
+        for check in attempt.result.checks:
+            if (check.status in ("failed", "timed out") and check.timeline is not None
+                    and check.timeline.get("budget") is not None):
+                found[check.name] = (number, check.timeline)
+    return found
+
+
 def _exercise_view(progress: ExerciseProgress, attempts: Sequence[Attempt]) -> _ExerciseView:
     rows = []
     points = []
@@ -100,9 +115,11 @@ def _exercise_view(progress: ExerciseProgress, attempts: Sequence[Attempt]) -> _
     checks = []
     seen_problems = set()
     if latest is not None:
+        before = _last_failing_timelines(attempts[:-1])
         for position, check in enumerate(latest.result.checks):
             mark, word = CHECK_MARKS.get(check.status, ("?", check.status.upper()))
             timing = check.timeline is not None and check.timeline.get("budget") is not None
+            fixed = before.get(check.name) if check.passed and timing else None
             # Same failure as an earlier check (a stub, an import error): say it once.
             problem = (check.feedback.what if check.feedback else None, check.traceback)
             same = not check.passed and check.feedback is not None and problem in seen_problems
@@ -117,6 +134,13 @@ def _exercise_view(progress: ExerciseProgress, attempts: Sequence[Attempt]) -> _
                 if timing and check.timeline else None,
                 "timeline_text": timeline_summary(check.timeline)
                 if timing and check.timeline else "",
+                # Fixed since: the last failing attempt's picture beside this one.
+                "before": None if fixed is None else {
+                    "number": fixed[0],
+                    "timeline": Markup(timeline_svg(
+                        fixed[1], id_prefix=f"{progress.short_name}-{position}-before")),
+                    "timeline_text": timeline_summary(fixed[1]),
+                },
             })
     return _ExerciseView(
         progress=progress,
@@ -151,10 +175,9 @@ def render_report(
         progress=progress,
         percent=round(100 * progress.done / progress.total) if progress.total else 0,
         views=views,
-        # Most recent work first: that is what the student opens the report for.
-        attempted=sorted((v for v in views if v.rows),
-                         key=lambda v: (v.latest.graded_at, v.latest.id) if v.latest else ("", 0),
-                         reverse=True),
+        # In course order, as the overview lists them: a report read (or printed) twice
+        # keeps its place, and each exercise follows the one it builds on.
+        attempted=[v for v in views if v.rows],
         status_marks=STATUS_MARKS,
         attempts_listed=ATTEMPTS_LISTED,
         local_time=local_time,

@@ -34,6 +34,7 @@ TOP = 26  # px above the first row, for the budget label
 AXIS = 34  # px below the last row, for ticks and the axis title
 RIGHT = 92  # px right of the axis end, for "0.8 s, raised" labels
 CHAR = 7.2  # px per character at 12 px, for sizing the label column
+LABEL_GAP = 3  # px kept clear between a duration label and the budget line
 LABEL_SHOWN = 24  # characters of a label written beside its bar; the tooltip has it all
 
 COLOURS = {
@@ -129,6 +130,16 @@ def timeline_summary(timeline: Mapping[str, Any]) -> str:
     return words + "."
 
 
+def _note_x(at: float, note: str, budget_x: float | None) -> float:
+    """Where a bar's duration label starts: after the bar, unless the dashed budget line
+    would run through its text; then just past the line, so both stay readable."""
+    if budget_x is None:
+        return at
+    if at - LABEL_GAP < budget_x < at + CHAR * len(note) + LABEL_GAP:
+        return round(budget_x + 5, 2)
+    return at
+
+
 def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: int = 640) -> str:
     """Draw ``timeline``; ``id_prefix`` keeps pattern ids unique when a page has several."""
     ops, elapsed, budget, dropped = _clean(timeline)
@@ -177,6 +188,7 @@ def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: i
         f'<text x="{x(axis_end)}" y="{bottom + 31}" text-anchor="end" '
         f'fill="{COLOURS["axis"]}">simulated seconds</text>'
     )
+    budget_x = x(budget) if budget is not None else None
     for row, op in enumerate(ops):
         top = TOP + row * ROW + (ROW - BAR) / 2
         start, end = op["start"], max(op["end"], op["start"])
@@ -196,7 +208,8 @@ def timeline_svg(timeline: Mapping[str, Any], *, id_prefix: str = "tl", width: i
             f'fill="{fill}" stroke="{stroke}" stroke-width="1">'
             f"<title>{label}: {_seconds(start)} to {_seconds(end)}"
             f"{' (raised)' if failed else ''}</title></rect>"
-            f'<text x="{x(end) + 5}" y="{top + BAR - 3}" fill="#333333">{escape(note)}</text>'
+            f'<text class="note" x="{_note_x(x(end) + 5, note, budget_x)}" y="{top + BAR - 3}" '
+            f'fill="#333333">{escape(note)}</text>'
         )
     if dropped:
         parts.append(f'<text class="dropped" x="{x(0)}" y="{bottom - ROW + 14}" '

@@ -273,3 +273,64 @@ def test_a_long_history_stays_legible(course03: Course) -> None:
     columns = [r for r in root.iter(f"{SVG}rect") if "attempt" in r.get("class", "").split()]
     labels = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.isdigit()]
     assert len(columns) == 31 and len(labels) < 31 and labels[-1] == "31"
+
+
+# -- before and after, course order, labels clear of the budget line -------------------
+
+
+def _svgs(html: str) -> list[str]:
+    return re.findall(r'<svg [^>]*class="timeline".*?</svg>', html, flags=re.S)
+
+
+def test_a_fixed_timing_check_keeps_its_last_failing_timeline_beside_the_passing_one(
+        course03: Course) -> None:
+    html = _report(course03, _attempts((exercise03_result("stub"), "stub"),
+                                       (exercise03_result("sequential"), "stub"),
+                                       (exercise03_result("concurrent"), "stub")))
+    page = _Page(html)
+    assert len(page.find("div", class_="before-after")) == 2  # both timing checks fixed
+    svgs = _svgs(html)
+    assert len(svgs) == 4
+    before, after = _bars(svgs[0]), _bars(svgs[1])
+    assert before[0][1] < before[1][1] < before[2][1]  # the staircase that failed
+    assert len({round(start, 2) for _, start, _ in after}) == 1  # the overlap that passed
+    words = page.words
+    assert "Before: attempt #2, the last that failed this check." in words
+    assert "After: attempt #3, passing." in words
+    ids = re.findall(r'<pattern id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_check_still_failing_or_never_failed_has_one_picture(course03: Course) -> None:
+    for kinds in (("concurrent", "sequential"), ("concurrent", "concurrent")):
+        html = _report(course03, _attempts(*((exercise03_result(k), "stub") for k in kinds)))
+        assert not _Page(html).find("div", class_="before-after")
+        assert len(_svgs(html)) == 2
+
+
+def test_exercises_are_in_course_order_not_most_recent_first(tmp_path: Path) -> None:
+    from helpers.progress_samples import passing_result, tiny_result
+
+    tiny = tiny_course(tmp_path)
+    later_first = [Attempt(1, "2024-05-02T10:00:00+00:00", "stub", 0, tiny_result(tiny, "1")),
+                   Attempt(2, "2024-05-02T11:00:00+00:00", "stub", 0,
+                           passing_result(tiny.resolve("3"))),
+                   Attempt(3, "2024-05-02T12:00:00+00:00", "stub", 0, tiny_result(tiny, "2"))]
+    page = _Page(_report(tiny, later_first))
+    assert [a["id"] for a in page.find("section", class_="exercise")] == [
+        "exercise-01", "exercise-02", "exercise-03"]
+    assert "in course order" in page.words
+
+
+def test_a_duration_label_is_moved_off_the_budget_line() -> None:
+    close = timeline([("a", 0.0, 1.0), ("b", 0.0, 0.5), ("c", 0.0, 1.15)])  # budget 1.2
+    svg = timeline_svg(close)
+    root = ET.fromstring(svg)
+    notes = {e.text: float(e.get("x")) for e in root.iter(f"{SVG}text")
+             if e.get("class") == "note"}
+    budget = _budget_x(svg)
+    assert notes["1.15 s"] > budget  # would have run through the line: moved past it
+    assert notes["0.5 s"] < budget  # clear of it: left beside its bar
+    (c_bar,) = [b for b in _bars(svg) if b[0] == "c"]
+    assert notes["0.5 s"] == pytest.approx(_bars(svg)[1][2] + 5)
+    assert c_bar[2] < budget < notes["1.15 s"]
