@@ -96,6 +96,14 @@ def _print_status(console: Console, line: Text) -> None:
     console.print(line, no_wrap=True, overflow="ellipsis")
 
 
+def _shown_path(exercise: Exercise) -> str:
+    """The watched file as the student reads it: from the course folder, not absolute."""
+    try:
+        return exercise.stub_file.relative_to(exercise.course_root).as_posix()
+    except ValueError:
+        return str(exercise.stub_file)
+
+
 def content_hash(data: bytes) -> str:
     """What makes two saves the same try: their bytes, not their time."""
     return hashlib.sha256(data).hexdigest()
@@ -236,7 +244,9 @@ class _Session:
 
         console = self.console
         console.clear()
-        print_grade(console, result)
+        # With an offer to make, the offer is the closing line (it names what is next).
+        print_grade(console, result, graded_file=_shown_path(self.exercise),
+                    show_completion=self.next_exercise is None)
         note = ""
         if already_recorded:
             note = "unchanged since your last grading: not counted again"
@@ -256,12 +266,12 @@ class _Session:
             offer=self.offer if self.commands.interactive else None))
 
     def _offer_text(self) -> Text:
-        text = Text()
+        text = Text("All checks pass. ", style="bold green")
         if self.offer is None:
             text.append("That was the last exercise left: every one is done. ", style="bold")
             text.append("`grade` shows your progress; `grade report` writes it as a page.")
             return text
-        text.append("Next: ", style="bold")
+        text.append("\nNext: ", style="bold")
         text.append(f"{self.offer.short_name}  {self.offer.meta.title}", style="bold cyan")
         if self.commands.interactive:
             text.append(f"\nPress Enter to watch {self.offer.stub_file.name} there, "
