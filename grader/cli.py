@@ -11,8 +11,12 @@ line, a system or Python the grader was never tested on (``platform_check``).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +124,62 @@ def _course_progress(course: Course, store: ProgressStore) -> CourseProgress:
     return build_progress(course, store.scores(), store.hints_seen())
 
 
+def _exercise(course: Course, typed: str) -> Exercise:
+    """The exercise a name or a path (tab-completed module or folder) names."""
+    from grader.exercise_args import exercise_from_argument
+
+    return exercise_from_argument(course, typed)
+
+
+def _exercise_or_current(course: Course, typed: str | None, db: Path | None,
+                         command: str) -> Exercise:
+    """``typed``'s exercise; none typed: the current one (the overview's "Next"), said in
+    one line on stderr so the command's own output stays as it is."""
+    if typed is not None:
+        return _exercise(course, typed)
+    with _open_progress(course, db, create=False) as store:
+        upcoming = _course_progress(course, store).next_exercise
+    if upcoming is None:
+        raise GraderError(f"Every exercise is done, so there is no current one: name it, "
+                          f"as in grade {command} exercise-03.")
+    click.echo(f"{upcoming.short_name}  {upcoming.title}  (your current exercise; for "
+               f"another: grade {command} NN)", err=True)
+    return course.resolve(upcoming.short_name)
+
+
+def _course_relative(course: Course, path: Path) -> str:
+    """``path`` as the student reads it: from the course folder when inside it."""
+    try:
+        return path.resolve().relative_to(course.root).as_posix()
+    except ValueError:
+        return _display_path(path)
+
+
+@contextlib.contextmanager
+def _reader_may_stop() -> Iterator[None]:
+    """``grade 5 | head -2``: a reader that stops early is not a failure of ours.
+
+    Later output goes nowhere (stdout becomes /dev/null, so the final flush cannot fail
+    either) and the command goes on to record the grading and exit with its own status.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+
+
+def _refuse_empty(module: Path, shown: str, exercise: Exercise, *, own: bool) -> None:
+    """An empty file is not graded: every check would only say a name is missing."""
+    if module.stat().st_size and module.read_bytes().strip():
+        return
+    fix = (f" To start again from the original stub: grade reset {exercise.short_name} "
+           "(the empty file is kept as a backup)." if own else "")
+    raise GraderError(f"{shown} is empty: there is nothing to grade.{fix}")
+
+
 _feedback_option = click.option(
     "--feedback", type=click.Choice(["full", "terse"]), default=None,
     help="How much a failing check says: full (what, why, what next) or terse (only what "
@@ -148,29 +208,72 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
     if solution and file_:
         raise click.UsageError("Use either --solution or --file, not both.")
     course = _course()
-    target = course.resolve(exercise)
+    target = _exercise(course, exercise)
     if solution and course.is_release and not target.solution_file.is_file():
         raise GraderError(f"This student copy has no reference solution for "
                           f"{target.short_name}" + (" yet: it is unlocked once your own file "
                           "passes every check." if target.locked_solution_file.is_file()
                           else "."))
+    if file_ is not None and not file_.exists():
+        # Not "run grade reset": that restores the exercise's own file, not this path.
+        raise GraderError(f"{file_} does not exist. Check the path.")
     module = file_ or (target.solution_file if solution else target.stub_file)
-    result = with_detail(grade_file(target, module), feedback or course.info.feedback)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        from grader.terminal import make_console, print_grade
-
-        print_grade(make_console(), result)
+    shown = _course_relative(course, module)
+    if module.is_file():
+        _refuse_empty(module, shown, target, own=not (file_ or solution))
     if not solution:
-        # After printing: the student never waits for the record (~2 ms, plus the disk's
-        # flush), and a record that can't be written is reported under the grade.
+        # Before grading: the first grade run snapshots every pristine stub.
+        _snapshot_stubs(course, db)
+    result = with_detail(grade_file(target, module), feedback or course.info.feedback)
+    if file_ is not None:
+        result = result.naming_file(target.meta.module, file_.name)
+    status = 0 if result.all_passed else 1
+    recorded = not solution
+    console = None
+    with _reader_may_stop():
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), indent=2))
+        else:
+            from grader.terminal import make_console, print_grade
+
+            console = make_console()
+            print_grade(console, result, graded_file=shown,
+                        show_completion=not recorded or file_ is not None)
+        # Before recording: the student never waits for the record (~2 ms, plus the
+        # disk's flush), and a record that can't be written is reported under the grade.
         sys.stdout.flush()
+    if not recorded:
+        sys.exit(status)
+    from grader.errors import ProgressStoreError
+
+    upcoming, course_done, failure = None, False, ""
+    try:
         with _open_progress(course, db) as store:
             store.record_attempt(result, source="file" if file_ else "stub")
-        if result.all_passed and not file_:
+            if result.all_passed and file_ is None:
+                progress = _course_progress(course, store)
+                nxt = progress.next_exercise
+                upcoming, course_done = (nxt.short_name if nxt else None), nxt is None
+    except ProgressStoreError as exc:
+        failure = f"This grading was not saved: {exc.format_message()}"
+        status = 2
+    with _reader_may_stop():
+        if console is not None and result.all_passed and file_ is None:
+            from grader.terminal import print_completion
+
+            print_completion(console, upcoming, course_done=course_done)
+        if result.all_passed and file_ is None:
             _unlock_solution(course, target)
-    sys.exit(0 if result.all_passed else 1)
+    if failure:
+        click.echo(f"Error: {failure}", err=True)
+    sys.exit(status)
+
+
+def _snapshot_stubs(course: Course, db: Path | None) -> None:
+    from grader.progress_store import progress_db_path
+    from grader.stub_snapshots import ensure_snapshots
+
+    ensure_snapshots(course, progress_db_path(course.root, db).parent)
 
 
 def _unlock_solution(course: Course, exercise: Exercise) -> None:
@@ -234,47 +337,64 @@ def _display_path(path: Path) -> str:
 
 
 @main.command("hint")
-@click.argument("exercise")
+@click.argument("exercise", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Show every hint at once.")
+@click.option("--yes", "-y", is_flag=True,
+              help="Don't ask before showing a hint for an exercise you have finished.")
 @_db_option
-def hint_command(exercise: str, show_all: bool, db: Path | None) -> None:
-    """Show the next hint for EXERCISE (it remembers which you have seen)."""
+def hint_command(exercise: str | None, show_all: bool, yes: bool, db: Path | None) -> None:
+    """Show the next hint for EXERCISE (default: your current one); it remembers which
+    you have seen. Hints read after an exercise passes are not counted."""
     from grader.hints import print_hints, reveal_hints
     from grader.terminal import make_console
 
     course = _course()
-    target = course.resolve(exercise)
+    target = _exercise_or_current(course, exercise, db, "hint")
     with _open_progress(course, db) as store:
-        view = reveal_hints(target, store, reveal_all=show_all)
+        done = store.has_passed(target.name)
+        if done and not yes:
+            click.echo(f"{target.short_name} is done: your file passes every check.")
+            try:
+                go_on = click.confirm("Show a hint anyway? It will not count", default=False)
+            except click.Abort:  # no answer (stdin closed): as "no"
+                go_on = False
+                click.echo()
+            if not go_on:
+                click.echo(f"No hint shown. (grade hint {target.short_name} --yes shows one "
+                           "without asking.)")
+                return
+        view = reveal_hints(target, store, reveal_all=show_all, count=not done)
     print_hints(make_console(), view)
 
 
 @main.command("watch")
-@click.argument("exercise")
+@click.argument("exercise", required=False)
 @_db_option
 @_feedback_option
-def watch_command(exercise: str, db: Path | None, feedback: str | None) -> None:
+def watch_command(exercise: str | None, db: Path | None, feedback: str | None) -> None:
     """Re-grade EXERCISE every time you save it; when it passes, move on. Ctrl-C to stop."""
     from grader.terminal import make_console
     from grader.watch import run_watch
 
     course = _course()
-    run_watch(course, course.resolve(exercise), console=make_console(),
+    run_watch(course, _exercise_or_current(course, exercise, db, "watch"),
+              console=make_console(),
               open_store=lambda: _open_progress(course, db),
               detail=feedback or course.info.feedback)
 
 
 @main.command("reset")
-@click.argument("exercise")
+@click.argument("exercise", required=False)
 @_db_option
-def reset_command(exercise: str, db: Path | None) -> None:
-    """Put EXERCISE's original file back; your version is kept as a backup."""
+def reset_command(exercise: str | None, db: Path | None) -> None:
+    """Put EXERCISE's original file back (default: your current exercise's); your
+    version is kept as a backup."""
     from grader.progress_store import progress_db_path
     from grader.reset import reset_exercise
     from grader.stub_snapshots import ensure_snapshots
 
     course = _course()
-    target = course.resolve(exercise)
+    target = _exercise_or_current(course, exercise, db, "reset")
     state = progress_db_path(course.root, db).parent
     ensure_snapshots(course, state)
     outcome = reset_exercise(target, state=state)

@@ -74,9 +74,9 @@ class ProgressTooNewError(ProgressStoreError):
     def __init__(self, path: object, found: int, supported: int) -> None:
         super().__init__(
             f"Your progress record {path} was written by a newer grader (record format "
-            f"v{found}; this grader reads up to v{supported}). Upgrade the grader "
-            f"(pip install -U async-grader), or use --db PATH / GRADER_PROGRESS_DB to keep "
-            f"this run's record in another file."
+            f"v{found}; this grader reads up to v{supported}). Update the course (git "
+            f"pull, or download its new release) and run pip install -e . in it again, or "
+            f"use --db PATH / GRADER_PROGRESS_DB to keep this run's record in another file."
         )
 
 

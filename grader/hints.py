@@ -20,6 +20,7 @@ from grader.course import Exercise
 from grader.metadata import Hint
 from grader.progress_store import ProgressStore
 from grader.results import GradeResult
+from grader.terminal import print_unpadded
 
 __all__ = ["HintView", "choose_next_hint", "print_hints", "reveal_hints"]
 
@@ -30,6 +31,7 @@ class HintView:
     shown: tuple[tuple[int, Hint], ...]  # (index in the metadata, hint), in the order seen
     new: tuple[int, ...]  # indexes revealed by this command
     total: int
+    counted: bool = True  # False: shown after the exercise passed, so not remembered
 
 
 def passing_tasks(result: GradeResult | None) -> set[int]:
@@ -51,8 +53,14 @@ def choose_next_hint(hints: Sequence[Hint], seen: Sequence[int], passed: set[int
     return unseen[0] if unseen else None
 
 
-def reveal_hints(exercise: Exercise, store: ProgressStore, *, reveal_all: bool = False) -> HintView:
-    """Reveal the next hint (or all of them) for ``exercise`` and remember it."""
+def reveal_hints(exercise: Exercise, store: ProgressStore, *, reveal_all: bool = False,
+                 count: bool = True) -> HintView:
+    """Reveal the next hint (or all of them) for ``exercise`` and remember it.
+
+    ``count=False`` shows without remembering: a hint read after the exercise passed
+    helped nobody pass it, so it must not count against the student (the overview's
+    Hints column, each attempt's hint level). The same hint then comes next again.
+    """
     hints = exercise.meta.hints
     seen = list(store.hints_seen().get(exercise.name, ()))
     seen = [i for i in seen if 0 <= i < len(hints)]
@@ -62,7 +70,7 @@ def reveal_hints(exercise: Exercise, store: ProgressStore, *, reveal_all: bool =
         latest = store.latest_attempt(exercise.name, source="stub")
         index = choose_next_hint(hints, seen, passing_tasks(latest.result if latest else None))
         new = [] if index is None else [index]
-    if new:
+    if new and count:
         store.mark_hints_seen(exercise.name, new)
     order = seen + new
     return HintView(
@@ -70,6 +78,7 @@ def reveal_hints(exercise: Exercise, store: ProgressStore, *, reveal_all: bool =
         shown=tuple((i, hints[i]) for i in order),
         new=tuple(new),
         total=len(hints),
+        counted=count,
     )
 
 
@@ -87,10 +96,13 @@ def print_hints(console: Console, view: HintView) -> None:
             text.append("  new", style="bold cyan")
         text.append("\n")
         text.append(hint.text, style="" if fresh else "dim")
-        console.print(text)
+        print_unpadded(console, text)
         console.print()
     remaining = view.total - len(view.shown)
-    if not view.new:
+    if view.new and not view.counted:
+        console.print(Text("Not counted: you had already finished this exercise.",
+                           style="dim"))
+    elif not view.new:
         console.print("You have seen every hint for this exercise.")
     elif remaining:
         more = "1 more hint" if remaining == 1 else f"{remaining} more hints"

@@ -383,6 +383,15 @@ class ProgressStore:
         found = [a for a in self.attempts(exercise) if source is None or a.source == source]
         return found[-1] if found else None
 
+    def has_passed(self, exercise: str) -> bool:
+        """Whether a grading of the student's own file of ``exercise`` passed every check."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT 1 FROM attempts WHERE exercise = ? AND source = 'stub' "
+                "AND all_passed LIMIT 1", (exercise,)
+            ).fetchone()
+        return row is not None
+
     def scores(self) -> list[AttemptScore]:
         """Every attempt's score, without checks: cheap enough for the overview."""
         with self._errors():

@@ -15,8 +15,9 @@ nothing. :meth:`GradeResult.to_json` is strict JSON (no NaN can be written).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from grader.feedback import Feedback
@@ -180,6 +181,30 @@ class GradeResult:
             "notes": list(self.notes),
             "checks": [c.to_dict() for c in self.checks],
         }
+
+    def naming_file(self, graded_as: str, name: str) -> GradeResult:
+        """This result with its messages naming ``name`` where they name ``graded_as``.
+
+        A file given with ``--file`` is graded as a copy under the module's own name
+        (the name the hidden suite imports), so the messages and tracebacks written
+        in the child name that copy ("Syntax error at fetcher.py"); the student knows
+        the file by its own name. Only the whole file name is replaced.
+        """
+        name = clean_name(name)
+        if graded_as == name:
+            return self
+        pattern = re.compile(rf"(?<![\w.-]){re.escape(graded_as)}(?![\w-])")
+
+        def swap(text: str) -> str:
+            return pattern.sub(lambda _: name, text)
+
+        checks = tuple(
+            replace(check, traceback=swap(check.traceback),
+                    feedback=None if check.feedback is None else Feedback(
+                        swap(check.feedback.what), swap(check.feedback.misconception),
+                        swap(check.feedback.next_step)))
+            for check in self.checks)
+        return replace(self, checks=checks)
 
     def to_json(self, **options: Any) -> str:
         """:meth:`to_dict` as strict JSON (``allow_nan=False``); ``options`` go to json.dumps."""

@@ -174,9 +174,12 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
         console.print(Text(f"Stuck? `grade hint {clean_name(name)}` shows the next hint."))
 
 
-def print_completion(console: Console, next_exercise: str | None) -> None:
+def print_completion(console: Console, next_exercise: str | None, *,
+                     course_done: bool = False) -> None:
     """The closing line of a passing grading, naming what to run next."""
-    if next_exercise is None:
+    if course_done:
         console.print(Text("All checks pass. That was the last one: every exercise is done."))
+    elif next_exercise is None:
+        console.print(Text("All checks pass."))
     else:
         console.print(Text(f"All checks pass. Next: grade {clean_name(next_exercise)}"))

@@ -101,11 +101,11 @@ def test_missing_stub_is_one_clear_line(runner: CliRunner, course_copy: Path) ->
 
 def test_malformed_metadata_names_file_and_field(runner: CliRunner, course_copy: Path) -> None:
     meta = course_copy / "exercises/exercise-03-concurrent-fetch/.meta/exercise.toml"
-    meta.write_text(meta.read_text().replace('points = 3', 'points = "three"'))
+    meta.write_text(meta.read_text().replace('points = 2', 'points = "two"', 1))
     result = runner.invoke(main, ["3"])
     assert result.exit_code == 2
     assert "exercise.toml" in result.output
-    assert "checks[1].points" in result.output
+    assert "checks[0].points" in result.output
 
 
 def test_no_course_found_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

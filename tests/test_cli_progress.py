@@ -35,7 +35,7 @@ def fake_grading(tiny: Course, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Replace the child-process grading: everything but check 'runs' fails. Returns calls."""
     calls: list[Path] = []
 
-    def grade_file(exercise: Exercise, module: Path) -> GradeResult:
+    def grade_file(exercise: Exercise, module: Path, **options: object) -> GradeResult:
         calls.append(module)
         result = tiny_result(tiny, exercise.short_name, {"runs", "in_order"})
         return GradeResult(result.exercise, result.title, str(module), result.checks, 0.1)
@@ -254,7 +254,10 @@ def test_report_to_an_impossible_place_says_so(tiny: Course, tmp_path: Path) -> 
 
 
 def test_watch_grades_records_and_stops_on_ctrl_c(tiny, fake_grading, monkeypatch) -> None:
+    stub = tiny.resolve("1").stub_file
+
     def one_save_then_ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
+        stub.write_text(stub.read_text() + "# saved\n")  # unchanged files are not re-graded
         yield {("modified", "first.py")}
         raise KeyboardInterrupt
 
