@@ -30,8 +30,9 @@ _WATCHED: dict[str, tuple[str, ...]] = {
                 "current_task", "all_tasks", "timeout", "Task", "Future", "TaskGroup"),
     "asyncio.tasks": ("sleep", "gather", "wait_for", "wait", "all_tasks", "current_task"),
     "asyncio.base_events": ("BaseEventLoop",),
-    "grader.virtual_loop": ("VirtualClockLoop", "_MeasuredHandle", "_real_thread_time",
-                            "current_job"),
+    "grader.virtual_loop": ("VirtualClockLoop", "_real_thread_time", "current_job"),
+    "grader.asyncio_internals": ("SteppedLoop", "SteppedHandle", "loop_thread_id",
+                                 "has_ready_callbacks", "next_timer_when", "handle_callback"),
     "grader.blocking": ("TimeGuard", "locate_in_student_code"),
     "grader.simulation": ("Simulation",),
     "grader.fake_io": ("FakeIO",),
@@ -53,9 +54,10 @@ _WATCHED: dict[str, tuple[str, ...]] = {
 
 # Methods on watched classes: a patched method is as good as a patched function.
 _WATCHED_METHODS: dict[str, tuple[str, ...]] = {
-    "grader.virtual_loop.VirtualClockLoop": ("time", "_run_once", "run_in_executor",
-                                             "_call_soon", "advance", "record_sleep_violation"),
-    "grader.virtual_loop._MeasuredHandle": ("_run",),
+    "grader.virtual_loop.VirtualClockLoop": ("time", "_before_iteration", "run_in_executor",
+                                             "_run_step", "advance", "record_sleep_violation"),
+    "grader.asyncio_internals.SteppedLoop": ("_run_once", "_call_soon"),
+    "grader.asyncio_internals.SteppedHandle": ("_run",),
     "grader.simulation.Simulation": ("run", "pending_tasks", "never_awaited", "timeline",
                                      "_watched"),
     "grader.fake_io.FakeIO": ("operation", "fetch"),

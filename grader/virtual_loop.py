@@ -34,8 +34,9 @@ are all asleep, or waits for a coroutine it handed to the loop itself
 from real time.
 
 This module leans on private asyncio internals (``_run_once``, ``_ready``,
-``_scheduled``, ``_call_soon``, ``TimerHandle._when``); CI runs the engine tests on every
-supported Python for that reason.
+``_scheduled``, ``_call_soon``, ``TimerHandle._when``, ...), all reached through
+:mod:`grader.asyncio_internals`, whose docstring lists each one; CI runs the engine tests
+on every supported Python for that reason.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ from asyncio import events
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from grader import asyncio_internals as internals
 
 __all__ = ["LoopThreadStuck", "SimulationDeadlock", "Violation", "VirtualClockLoop"]
 
@@ -179,28 +182,12 @@ def _step_cpu() -> float:
     return _real_thread_time() - _gc_cpu.get(threading.get_ident(), 0.0)
 
 
-class _MeasuredHandle(events.Handle):
-    """A callback handle that charges its thread CPU time to the loop."""
-
-    __slots__ = ()
-
-    def _run(self) -> None:
-        loop = self._loop
-        start = loop._step_cpu_start = _step_cpu()
-        try:
-            super()._run()
-        finally:
-            cost = _step_cpu() - start
-            loop._step_cpu_start = None
-            loop._charge_step(self._callback, cost, counts=not self._cancelled)
-
-
 def cpu_charge(seconds: float) -> float:
     """The clock time ``seconds`` of loop-thread CPU are worth: whole quanta, rounded down."""
     return (seconds // CPU_QUANTUM) * CPU_QUANTUM if seconds > 0 else 0.0
 
 
-class VirtualClockLoop(asyncio.SelectorEventLoop):
+class VirtualClockLoop(internals.SteppedLoop):
     """A selector loop with a simulated clock and a record of blocking violations."""
 
     def __init__(
@@ -244,7 +231,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         """Virtual now; on the loop's thread, plus the CPU the running step has used."""
         start = self._step_cpu_start
-        if start is None or threading.get_ident() != self._thread_id:
+        if start is None or threading.get_ident() != internals.loop_thread_id(self):
             return self._now
         return self._now + cpu_charge(_step_cpu() - start)
 
@@ -254,12 +241,16 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             with self._lock:
                 self._now += seconds
 
-    def _call_soon(self, callback, args, context):  # type: ignore[no-untyped-def]
-        handle = _MeasuredHandle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
-        self._ready.append(handle)
-        return handle
+    def _run_step(self, handle: events.Handle, run: Callable[[], None]) -> None:
+        """Run one callback, charging its thread CPU time to the loop (budget and clock)."""
+        start = self._step_cpu_start = _step_cpu()
+        try:
+            run()
+        finally:
+            cost = _step_cpu() - start
+            self._step_cpu_start = None
+            self._charge_step(internals.handle_callback(handle), cost,
+                              counts=not handle.cancelled())
 
     def call_watchdog_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         """A timer that only limits a run: it never counts as something a task waits for.
@@ -271,26 +262,19 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._watchdogs.add(handle)
         return handle
 
-    def _next_timer(self) -> float | None:
-        scheduled = self._scheduled
-        while scheduled and scheduled[0]._cancelled:
-            # Same lazy clean-up the base loop does, so a cancelled timer never
-            # drags the clock forward.
-            self._timer_cancelled_count -= 1
-            heapq.heappop(scheduled)._scheduled = False
-        return scheduled[0]._when if scheduled else None
-
-    def _run_once(self) -> None:
+    def _before_iteration(self) -> None:
+        """Before an iteration may wait: jump the clock, or suspect a deadlock."""
         deadlock_suspected = False
         with self._lock:
-            if not self._ready and self._jobs_idle():
-                timer = self._next_timer()
+            if not internals.has_ready_callbacks(self) and self._jobs_idle():
+                timer = internals.next_timer_when(self)
                 sleeper = self._sleepers[0].wake_at if self._sleepers else None
                 candidates = [t for t in (timer, sleeper) if t is not None]
+                scheduled = internals.scheduled_timers(self)
                 only_watchdogs = sleeper is None and all(
-                    h in self._watchdogs or h._cancelled for h in self._scheduled
+                    h in self._watchdogs or h.cancelled() for h in scheduled
                 )
-                if candidates and only_watchdogs and not self._jobs and self._scheduled:
+                if candidates and only_watchdogs and not self._jobs and scheduled:
                     deadlock_suspected = True
                 elif candidates:
                     self._now = max(self._now, min(candidates))
@@ -299,7 +283,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                     deadlock_suspected = True
         if deadlock_suspected:
             self._wait_for_outside_event()
-        super()._run_once()
 
     def _wait_for_outside_event(self) -> None:
         """Nothing can wake a task from inside: give outside threads a real grace period.
@@ -308,12 +291,10 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         the loop's own thread could ever deliver an event, the verdict is certain at once.
         """
         grace = self.deadlock_grace if self._outside_wakers_possible() else 0.0
-        events_ = self._selector.select(grace)
-        if not events_:
+        if not internals.wait_for_io(self, grace):
             raise SimulationDeadlock(
                 "every task is waiting and nothing is scheduled that could wake one"
             )
-        self._process_events(events_)
 
     def _outside_wakers_possible(self) -> bool:
         """Could a thread, a process or a signal still wake this loop?
@@ -321,16 +302,14 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         Idle workers of the loop's own default pool cannot: every job they run is
         submitted through run_in_executor and counted, and none is pending here.
         """
-        if self._signal_handlers:
-            return True
-        own_fds = {self._ssock.fileno()}
-        if any(key.fd not in own_fds for key in self._selector.get_map().values()):
+        if internals.has_signal_handlers(self) or internals.watches_foreign_fds(self):
             return True
         return self._other_threads_alive()
 
     def _other_threads_alive(self) -> bool:
         """Any thread but this one, idle workers of the loop's own default pool aside."""
-        idle = {threading.current_thread(), *getattr(self._default_executor, "_threads", ())}
+        idle = {threading.current_thread(),
+                *internals.pool_threads(internals.default_executor(self))}
         if any(thread not in idle for thread in threading.enumerate()):
             return True
         return _os_thread_count() > threading.active_count()
@@ -338,7 +317,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     # -- executor jobs -----------------------------------------------------------------
 
     def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def]
-        self._check_closed()
+        internals.check_open(self)
         is_thread_pool = executor is None or isinstance(
             executor, concurrent.futures.ThreadPoolExecutor
         )
@@ -387,7 +366,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         running = current_job()
         if running is None or running[0] is not self:
             return
-        future = _result_future_of(callback)
+        future = internals.threadsafe_result_future(callback)
         if future is None:
             return
         job = running[1]
@@ -431,10 +410,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             raise
 
         def forget(done: concurrent.futures.Future) -> None:
-            callbacks = getattr(done, "_done_callbacks", None)
-            on_loop_thread = threading.get_ident() == self._thread_id
-            if not on_loop_thread and callbacks and callbacks[-1] is not forget:
-                callbacks.append(forget)  # run again once the later callbacks have run
+            on_loop_thread = threading.get_ident() == internals.loop_thread_id(self)
+            # Run again once the later callbacks (wrap_future's...) have run.
+            if not on_loop_thread and internals.run_again_after_later_callbacks(done, forget):
                 return
             if self.is_closed():
                 self._forget_job(job)
@@ -467,8 +445,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         return True
 
     def _pool_full(self, executor: Any, started: dict[int, int]) -> bool:
-        pool = executor if executor is not None else self._default_executor
-        capacity = getattr(pool, "_max_workers", None)
+        pool = executor if executor is not None else internals.default_executor(self)
+        capacity = internals.pool_capacity(pool)
         if capacity is None:
             return False
         return started.get(id(executor), 0) >= capacity
@@ -487,7 +465,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             heapq.heappush(
                 self._sleepers, _Sleeper(self._now + max(seconds, 0.0), next(self._seq), job, event)
             )
-        self._write_to_self()
+        internals.wake_loop(self)
         while not event.wait(0.5):
             if self.is_closed():
                 return
@@ -618,19 +596,8 @@ def _stopped_from_outside(callback: Any) -> bool:
     owner = getattr(callback, "__self__", None)
     if not isinstance(owner, asyncio.Future) or not owner.done() or owner.cancelled():
         return False
-    exception = getattr(owner, "_exception", None)
+    exception = internals.unretrieved_exception(owner)
     return exception is not None and not isinstance(exception, Exception)
-
-
-def _result_future_of(callback: Callable[..., Any]) -> concurrent.futures.Future | None:
-    """The future ``asyncio.run_coroutine_threadsafe`` returned, if this is its callback."""
-    if getattr(callback, "__qualname__", "") != "run_coroutine_threadsafe.<locals>.callback":
-        return None
-    for cell in getattr(callback, "__closure__", None) or ():
-        with contextlib.suppress(ValueError):  # an empty cell
-            if isinstance(cell.cell_contents, concurrent.futures.Future):
-                return cell.cell_contents
-    return None
 
 
 def _os_thread_count() -> int:
