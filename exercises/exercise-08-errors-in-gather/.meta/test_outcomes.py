@@ -365,8 +365,10 @@ def judge_returns_everything_when_all_succeed(seen):
                  "`asyncio.as_completed` hands results over as they finish"
                  if uses.get("as_completed") else
                  "Results collected as they finish come in completion order")
-        fail(f"`{ALL_SUCCEED_CALL}` returned the right results in another order: "
-             f"{returned!r}.",
+        # Not the order it returned: a set's order can differ from run to run, and the
+        # same submission must always read the same feedback.
+        fail(f"`{ALL_SUCCEED_CALL}` returned all {len(expected)} results, but not in the "
+             f"order of the sources ({expected!r}).",
              misconception=f"{cause}; the answer must follow the order of the sources.",
              next_step="Keep your tasks in a list in the order of the sources and read "
              "`task.result()` from that list (or use the list gather returns).")

@@ -608,8 +608,10 @@ def expect_counts_in_order(result: Any, limits: list[int], *, call: str, uses: d
         cause = ("`asyncio.wait` returns its `done` futures as a set, which has no order"
                  if uses.get("wait") else
                  "results collected as they finish come in finishing order")
-        fail(f"`{call}` returned the right counts in another order: {result!r}; expected "
-             f"{wanted!r}.",
+        # Not the order it returned: a set's order can differ from run to run, and the
+        # same submission must always read the same feedback.
+        fail(f"`{call}` returned the right {len(wanted)} counts, but not in the order of "
+             f"the limits ({wanted!r}).",
              misconception=f"{cause[:1].upper()}{cause[1:]}; the counts must line up with "
              "the limits.",
              next_step="Keep the futures in a list in the order of the limits and await them "
