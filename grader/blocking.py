@@ -27,7 +27,6 @@ the loop stood still is recorded as a "wait" violation at the student's line.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import functools
@@ -42,6 +41,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from grader import asyncio_internals as internals
 from grader.virtual_loop import WAIT_SLICE, LoopThreadStuck, VirtualClockLoop, current_job
 
 __all__ = ["TimeGuard", "describe_frame", "locate_in_student_code", "loop_runs_here",
@@ -61,7 +61,7 @@ def _virtual_loop_here() -> VirtualClockLoop | None:
     job = current_job()
     if job is not None:
         return job[0]
-    loop = asyncio._get_running_loop()
+    loop = internals.running_loop()
     return loop if isinstance(loop, VirtualClockLoop) else None
 
 
@@ -89,12 +89,12 @@ def student_frame(student_file: Path | str | None,
 
 def loop_runs_here() -> bool:
     """Whether this thread is running an event loop right now (the loop's own thread)."""
-    return asyncio._get_running_loop() is not None
+    return internals.running_loop() is not None
 
 
 def locate_in_student_code(student_file: Path | None, skip: int = 2) -> str:
     """'fetcher.py:12 in fetch_one' for the innermost student frame on this stack."""
-    frame = sys._getframe(skip)
+    frame: FrameType | None = sys._getframe(skip)
     found = student_frame(student_file, frame)
     if found is not None:
         return describe_frame(found)
@@ -117,7 +117,8 @@ def _student_call(student_file: Path | None, skip: int,
     if student_file is None:
         return None
     wanted = _resolve(str(student_file))
-    frame, callee = sys._getframe(skip), None
+    frame: FrameType | None = sys._getframe(skip)
+    callee: FrameType | None = None
     while frame is not None:
         code = frame.f_code
         if code is _STARTING_A_THREAD:
@@ -131,8 +132,8 @@ def _student_call(student_file: Path | None, skip: int,
     return None
 
 
-def _sliced_condition_wait(condition: Any, timeout: float | None, loop: VirtualClockLoop,
-                           where: str, call: str) -> bool:
+def _sliced_condition_wait(condition: threading.Condition, timeout: float | None,
+                           loop: VirtualClockLoop, where: str, call: str) -> bool:
     """``Condition.wait`` in slices, moving the frozen loop's clock between them.
 
     It follows ``threading.Condition.wait`` but keeps one waiter for the whole wait:
@@ -140,12 +141,12 @@ def _sliced_condition_wait(condition: Any, timeout: float | None, loop: VirtualC
     ended (the notifier takes the old waiter off the list), and callers such as
     ``Future.result`` wait only once. The condition's lock is free between slices.
     """
-    if not condition._is_owned():
+    if not internals.condition_owned(condition):
         raise RuntimeError("cannot wait on un-acquired lock")
     waiter = _allocate_lock()
     waiter.acquire()
-    condition._waiters.append(waiter)
-    saved_state = condition._release_save()
+    internals.add_condition_waiter(condition, waiter)
+    saved_state = internals.release_condition(condition)
     deadline = None if timeout is None else _real_monotonic() + timeout
     gotit = False
     try:
@@ -168,10 +169,10 @@ def _sliced_condition_wait(condition: Any, timeout: float | None, loop: VirtualC
                 loop.wait_out_frozen(timeout)  # like time.sleep(timeout) on the loop
                 return False
     finally:
-        condition._acquire_restore(saved_state)
+        internals.reacquire_condition(condition, saved_state)
         if not gotit:  # a notify may have taken it while the lock was being retaken
             with contextlib.suppress(ValueError):
-                condition._waiters.remove(waiter)
+                internals.remove_condition_waiter(condition, waiter)
 
 
 def _next_slice(deadline: float | None) -> float:
@@ -207,7 +208,7 @@ class TimeGuard:
             self._replacements[name] = self._clock(name)
             self._replacements[f"{name}_ns"] = self._clock_ns(name)
 
-    def _clock(self, name: str):  # type: ignore[no-untyped-def]
+    def _clock(self, name: str) -> Callable[[], float]:
         real, base = _real_clocks[name], self._base[name]
 
         def clock() -> float:
@@ -217,7 +218,7 @@ class TimeGuard:
         clock.__name__ = name
         return clock
 
-    def _clock_ns(self, name: str):  # type: ignore[no-untyped-def]
+    def _clock_ns(self, name: str) -> Callable[[], int]:
         real, base = _real_clocks_ns[f"{name}_ns"], self._base[name]
 
         def clock_ns() -> int:
@@ -230,12 +231,13 @@ class TimeGuard:
     def sleep(self, seconds: float) -> None:
         job = current_job()
         if job is not None:
-            loop, running_job = job
-            loop.sleep_in_job(running_job, seconds)
+            job_loop, running_job = job
+            job_loop.sleep_in_job(running_job, seconds)
             return
-        loop = asyncio._get_running_loop()
-        if isinstance(loop, VirtualClockLoop):
-            loop.record_sleep_violation(float(seconds), locate_in_student_code(self.student_file))
+        running = internals.running_loop()
+        if isinstance(running, VirtualClockLoop):
+            running.record_sleep_violation(float(seconds),
+                                           locate_in_student_code(self.student_file))
             return
         loop = self._simulation_loop()
         if loop is not None and not loop.is_closed():
@@ -249,14 +251,14 @@ class TimeGuard:
         ``direct`` names the wait when the student called it directly; otherwise it is
         named after the call the student made (``Future.result()``, ``Queue.get()``).
         """
-        loop = asyncio._get_running_loop()
+        loop = internals.running_loop()
         if not isinstance(loop, VirtualClockLoop) or loop.is_closed():
             return None
         # Frames: _student_call, this, condition_wait/thread_join, the patched method.
         call = _student_call(self.student_file, skip=4, direct=direct)
         return None if call is None else (loop, *call)
 
-    def condition_wait(self, condition: Any, timeout: float | None = None) -> bool:
+    def condition_wait(self, condition: threading.Condition, timeout: float | None = None) -> bool:
         if timeout is not None and timeout <= 0:  # a poll, never a wait
             return _real_condition_wait(condition, timeout)
         blocked = self._blocked_loop("Condition.wait()")
@@ -295,7 +297,7 @@ class TimeGuard:
             self._patched.append((module, attr, original))
         guard = self
 
-        def wait(condition: Any, timeout: float | None = None) -> bool:
+        def wait(condition: threading.Condition, timeout: float | None = None) -> bool:
             return guard.condition_wait(condition, timeout)
 
         def join(thread: threading.Thread, timeout: float | None = None) -> None:
@@ -303,7 +305,7 @@ class TimeGuard:
 
         def submit(pool: concurrent.futures.ThreadPoolExecutor, fn: Callable[..., Any], /,
                    *args: Any, **kwargs: Any) -> concurrent.futures.Future:
-            loop = asyncio._get_running_loop()
+            loop = internals.running_loop()
             if not isinstance(loop, VirtualClockLoop) or loop.is_closed():
                 return _real_pool_submit(pool, fn, *args, **kwargs)
             return loop.submit_job(pool, fn, args, kwargs, _real_pool_submit)

@@ -16,12 +16,14 @@ import gc
 import inspect
 import re
 import sys
+import types
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import asyncio_internals as internals
 from grader.blocking import TimeGuard
 from grader.feedback import Feedback
 from grader.virtual_loop import DEADLOCK_GRACE, SimulationDeadlock, Violation, VirtualClockLoop
@@ -97,7 +99,7 @@ class Simulation:
 
     # -- lifecycle (driven by the plugin) ----------------------------------------------
 
-    def start(self, student_modules: list[Any] = ()) -> None:
+    def start(self, student_modules: Sequence[types.ModuleType] = ()) -> None:
         for module in student_modules:
             _unbind_asyncio_primitives(module)
         self._guard = TimeGuard(self.student_file, simulation_loop=lambda: self._loop)
@@ -115,7 +117,7 @@ class Simulation:
             if self._loop is not None and not self._loop.is_closed():
                 self._cancel_leftovers()
                 self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-                executor = self._loop._default_executor
+                executor = internals.default_executor(self._loop)
                 self._loop.close()
                 if executor is not None:
                     executor.shutdown(wait=False, cancel_futures=True)
@@ -275,15 +277,11 @@ def _unbind_asyncio_primitives(module: Any) -> None:
     every check has a fresh loop, so a module-level ``asyncio.Lock()`` would fail every
     check after the first with "bound to a different event loop".
     """
-    mixin = getattr(getattr(asyncio, "mixins", None), "_LoopBoundMixin", None)
-    if mixin is None:
-        return
     seen: set[int] = set()
     values = list(vars(module).values())
     for value in list(values):
         if isinstance(value, type):
             values.extend(vars(value).values())
     for value in values:
-        if isinstance(value, mixin) and id(value) not in seen:
+        if id(value) not in seen and internals.unbind_from_loop(value):
             seen.add(id(value))
-            value._loop = None

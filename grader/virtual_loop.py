@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 import gc
 import heapq
@@ -54,7 +55,7 @@ import time
 from asyncio import events
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from grader import asyncio_internals as internals
 
@@ -82,6 +83,9 @@ _real_thread_time = time.thread_time
 _real_sleep = time.sleep
 _real_monotonic = time.monotonic
 _job_of_thread = threading.local()
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 class SimulationDeadlock(RuntimeError):
@@ -316,19 +320,21 @@ class VirtualClockLoop(internals.SteppedLoop):
 
     # -- executor jobs -----------------------------------------------------------------
 
-    def run_in_executor(self, executor, func, *args):  # type: ignore[no-untyped-def]
+    def run_in_executor(self, executor: concurrent.futures.Executor | None,
+                        func: Callable[[*_Ts], _T], *args: *_Ts
+                        ) -> asyncio.Future[_T]:
         internals.check_open(self)
         is_thread_pool = executor is None or isinstance(
             executor, concurrent.futures.ThreadPoolExecutor
         )
         job = _Job(executor=executor, real_work=True)
-        target = func
-        if is_thread_pool:
-            target = _JobCall(self, job, func, args)
-            args = ()
         with self._lock:
             self._jobs.append(job)
-        future = super().run_in_executor(executor, target, *args)
+        future: asyncio.Future[_T]
+        if is_thread_pool:
+            future = super().run_in_executor(executor, _JobCall(self, job, func, args))
+        else:
+            future = super().run_in_executor(executor, func, *args)
         future.add_done_callback(lambda _f: self._forget_job(job))
         return future
 
@@ -347,7 +353,8 @@ class VirtualClockLoop(internals.SteppedLoop):
         finally:
             self._forget_job(job)
 
-    def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[no-untyped-def]
+    def call_soon_threadsafe(self, callback: Callable[[*_Ts], object], *args: *_Ts,
+                             context: contextvars.Context | None = None) -> asyncio.Handle:
         handle = super().call_soon_threadsafe(callback, *args, context=context)
         self._note_coroutine_from_job(callback)
         return handle
@@ -569,13 +576,14 @@ class VirtualClockLoop(internals.SteppedLoop):
         self.violations.append(Violation("cpu", cost, self._now, where))
 
 
-class _JobCall:
+class _JobCall(Generic[_T]):
     """Runs one executor job on a worker thread, marking the thread as simulated."""
 
-    def __init__(self, loop: VirtualClockLoop, job: _Job, func: Callable, args: tuple) -> None:
+    def __init__(self, loop: VirtualClockLoop, job: _Job, func: Callable[..., _T],
+                 args: tuple[Any, ...]) -> None:
         self.loop, self.job, self.func, self.args = loop, job, func, args
 
-    def __call__(self) -> Any:
+    def __call__(self) -> _T:
         with self.loop._lock:
             self.job.state = "running"
         _job_of_thread.current = (self.loop, self.job)
@@ -617,7 +625,7 @@ def _describe_callback_owner(owner: Any) -> str:
     """The student's coroutine a task was running: the outermost one not of the grader."""
     if not isinstance(owner, asyncio.Task):
         return ""
-    coro = owner.get_coro()
+    coro: Any = owner.get_coro()  # then each cr_await: a coroutine, generator or future
     while coro is not None:
         filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
         if filename and f"{os.sep}grader{os.sep}" not in filename:
