@@ -40,7 +40,7 @@ def reset_exercise(exercise: Exercise, *, state: Path, now: datetime | None = No
 
     ``state`` is the progress record's folder, where snapshots and backups are kept.
     """
-    original, origin = pristine_stub(exercise, state)
+    original, origin = _original(exercise, state)
     stub = exercise.stub_file
     current = stub.read_bytes() if stub.is_file() else None
     if current == original:
@@ -53,6 +53,20 @@ def reset_exercise(exercise: Exercise, *, state: Path, now: datetime | None = No
         shutil.copy2(stub, backup)
     _replace_contents(stub, original)
     return ResetOutcome(stub, origin, backup, changed=True)
+
+
+def _original(exercise: Exercise, state: Path) -> tuple[bytes, str]:
+    """The release's own pristine stub first, then a snapshot or git.
+
+    A release carries ``.meta/<module>.orig``, the stub exactly as shipped: better than
+    any snapshot, which is only as pristine as the file was when first seen (a copy
+    without git, edited before its first ``grade``, was snapshotted edited), and it
+    follows the course when a new release fixes a stub.
+    """
+    shipped = exercise.original_stub_file
+    if shipped.is_file():
+        return shipped.read_bytes(), str(shipped)
+    return pristine_stub(exercise, state)
 
 
 def _free_name(folder: Path, module: Path, stamp: str) -> Path:

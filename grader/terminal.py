@@ -12,6 +12,9 @@ screen, retitle the window or fill the clipboard.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +23,7 @@ from grader.results import CheckResult, GradeResult, clean_output
 from grader.sanitize import TRACEBACK_LIMIT, clean_name, clean_text
 from grader.terminal_timeline import timeline_text
 
-__all__ = ["make_console", "print_completion", "print_grade", "print_unpadded"]
+__all__ = ["make_console", "print_completion", "print_grade", "print_unpadded", "unpadded"]
 
 MARKS = {
     "passed": ("✓", "PASS", "green"),
@@ -32,25 +35,45 @@ MARKS = {
 }
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``grade 5 | head -2``). rich's own answer is exit
+        status 1; the command decides instead (a grading exits with its own status),
+        so say it with the standard exception and write nothing more."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return _Console(highlight=False, soft_wrap=False)
+
+
+@contextmanager
+def unpadded(console: Console) -> Iterator[None]:
+    """What is printed inside, as rich would print it but without the spaces it pads
+    wrapped lines and table cells with to the full width.
+
+    On a terminal the padding is invisible; in a pipe or a log it makes every line end
+    in spaces, which diffs, ``grep ' $'`` and editors all show. Only when the console
+    is not a terminal, so colour codes are never cut. Don't nest it.
+    """
+    if console.is_terminal:
+        yield
+        return
+    with console.capture() as captured:
+        yield
+    lines = captured.get().split("\n")
+    try:
+        console.file.write("\n".join(line.rstrip() for line in lines))
+        console.file.flush()
+    except BrokenPipeError:
+        console.on_broken_pipe()
 
 
 def print_unpadded(console: Console, *renderables: object) -> None:
-    """Print as rich would, without the spaces it pads table cells with to the width.
-
-    On a terminal the padding is invisible; in a pipe or a log it makes every line end
-    in spaces, which diffs, ``grep $`` and editors all show. Only when the console is
-    not a terminal, so colour codes are never cut.
-    """
-    if console.is_terminal:
+    """:meth:`Console.print` without trailing padding when not a terminal (:func:`unpadded`)."""
+    with unpadded(console):
         console.print(*renderables)
-        return
-    with console.capture() as captured:
-        console.print(*renderables)
-    lines = captured.get().split("\n")
-    console.file.write("\n".join(line.rstrip() for line in lines))
-    console.file.flush()
 
 
 def _check_rows(check: CheckResult, *, timeline_width: int = 0,
@@ -117,6 +140,13 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
     (relative to the course; default: the result's own); ``show_completion=False``
     leaves the closing line to :func:`print_completion`, once the caller knows what
     comes next."""
+    with unpadded(console):
+        _print_grade(console, result, show_hint_pointer=show_hint_pointer,
+                     graded_file=graded_file, show_completion=show_completion)
+
+
+def _print_grade(console: Console, result: GradeResult, *, show_hint_pointer: bool,
+                 graded_file: str | None, show_completion: bool) -> None:
     header = Text()
     header.append(clean_name(result.exercise), style="bold")
     header.append(f"  {clean_name(result.title)}", style="")
@@ -155,7 +185,7 @@ def print_grade(console: Console, result: GradeResult, *, show_hint_pointer: boo
         table.add_row(*_check_rows(check, timeline_width=timeline_width, plain=plain))
     if run:
         table.add_row(*_same_run_row(run))
-    print_unpadded(console, table)
+    console.print(table)
     console.print()
     score = Text()
     style = "bold green" if result.all_passed else "bold"
