@@ -43,8 +43,8 @@ def receive(sock: socket.socket, timeout: float | None) -> dict[str, Any] | None
 
     Once a message has started, the rest must follow within a few seconds.
     """
-    if timeout is not None and not select.select([sock], [], [], timeout)[0]:
-        return None
+    if not select.select([sock], [], [], timeout)[0]:  # None: wait as long as it takes,
+        return None  # not the few seconds a message already started gets (a warm cell idles)
     header = _exactly(sock, _HEADER.size)
     (size,) = _HEADER.unpack(header)
     if size > MAX_MESSAGE:

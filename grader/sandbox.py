@@ -309,6 +309,10 @@ class Cell:
             raise CellDead("the sandbox did not start the grading")
         return job
 
+    def running(self) -> bool:
+        """Whether the sandbox's process is still there (it can end while idle)."""
+        return self._process.poll() is None
+
     @property
     def control(self) -> socket.socket:
         return self._sock
@@ -399,8 +403,9 @@ class _CellPool:
             cells = self._idle.get(owner) or []
             while cells:
                 cell = cells.pop()
-                if cell.alive:
+                if cell.alive and cell.running():
                     return cell
+                cell.close()  # ended while idle: never hand out a cell that is gone
             return None
 
     def give_back(self, owner: str, cell: Cell) -> None:
