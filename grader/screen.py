@@ -59,16 +59,28 @@ import importlib
 import importlib.util
 import re
 import string
+import threading
 import types
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from grader.metadata import DEFAULT_SCREEN_POLICY, ScreenPolicy
 
 __all__ = ["DEFAULT_SCREEN_POLICY", "Finding", "ScreenPolicy", "screen_source"]
+
+_PARSING = threading.Lock()
+
+
+def _parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec") -> Any:
+    """``ast.parse`` one file at a time: on Python 3.11 two threads parsing at once can
+    fail with "AST constructor recursion depth mismatch" (CPython gh-106905), and the
+    bulk pipeline screens from several threads."""
+    with _PARSING:
+        return ast.parse(source, filename=filename, mode=mode)
 
 
 @dataclass(frozen=True)
@@ -226,7 +238,7 @@ def _grader_loop_names() -> frozenset[str]:
     """The public names the grader's VirtualClockLoop adds to asyncio's selector loop."""
     source = Path(__file__).with_name("virtual_loop.py").read_text(encoding="utf-8")
     names: set[str] = set()
-    for node in ast.parse(source).body:
+    for node in _parse(source).body:
         if isinstance(node, ast.ClassDef) and node.name == "VirtualClockLoop":
             names.update(m.name for m in node.body
                          if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef))
@@ -278,8 +290,8 @@ def _stand_in_names(stub: Path | None, suite: Path | None,
     code has a reason to use these names on an object it did not create.
     """
     try:
-        suite_tree = ast.parse(suite.read_bytes()) if suite else None
-        stub_tree = ast.parse(stub.read_bytes()) if stub else None
+        suite_tree = _parse(suite.read_bytes()) if suite else None
+        stub_tree = _parse(stub.read_bytes()) if stub else None
     except (OSError, SyntaxError, ValueError):
         return frozenset()
     if suite_tree is None:
@@ -463,7 +475,7 @@ def screen_source(source: str | bytes, filename: str,
     too_deep = Finding(1, 1, "(whole file)", "nests expressions too deeply to be checked; "
                                              "split them into smaller steps")
     try:
-        tree = ast.parse(_decode(source), filename=filename)
+        tree = _parse(_decode(source), filename=filename)
     except (SyntaxError, ValueError, UnicodeDecodeError):
         return findings
     except RecursionError:  # never a pass: what can't be read can't be trusted
@@ -890,7 +902,7 @@ class _Screen:
         self.visit(expr)
         for node in self.annotation_strings(expr):
             try:
-                inner = ast.parse(node.value.strip(), mode="eval").body
+                inner = _parse(node.value.strip(), mode="eval").body
             except (SyntaxError, ValueError):
                 continue
             for child in ast.walk(inner):
