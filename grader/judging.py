@@ -27,7 +27,7 @@ import types
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from grader.expectations import CancelOutcome
 from grader.feedback import CheckFailed, Feedback
@@ -151,6 +151,12 @@ class _Decoder:
                 raise Malformed(f"a number that is not finite (at {where})")
             return data
         raise Malformed(f"expected a number, got {type(data).__name__} (at {where})")
+
+    @overload
+    def time(self, data: Any, where: str, *, optional: Literal[False] = False) -> float: ...
+
+    @overload
+    def time(self, data: Any, where: str, *, optional: bool) -> float | None: ...
 
     def time(self, data: Any, where: str, *, optional: bool = False) -> float | None:
         number = self.number(data, where, optional=optional)
@@ -359,6 +365,7 @@ class _Decoder:
         record = Ended(value=self.value(data["value"], depth + 1, where), error=error,
                        began=self.time(data["began"], where), at=self.time(data["at"], where),
                        ops={op.label: op for op in ops})
+        # The judge's TaskRecords stand in for the child's Tasks (same label/done/...).
         record.unfinished = self.tasks(data["unfinished"], depth, where)  # type: ignore[assignment]
         self.records.append(record)
         return record
@@ -443,6 +450,7 @@ def _rebuild_error(module: str, name: str, message: str, bases: list[tuple[str, 
             BaseException.__init__(error, *call_args)
         except Exception:
             continue
+        # An attribute of our own on the rebuilt exception, for the judge's messages.
         error.recorded_message = message  # type: ignore[attr-defined]
         return error
     raise Malformed(f"an exception that cannot be rebuilt ({name[:60]})")
@@ -528,12 +536,12 @@ def _simulation_problems(sim: SimulationRecord) -> list[str]:
             problems.append(f"operation {op.label[:40]!r} starts at {op.start:g}, before "
                             f"the one recorded ahead of it ({previous:g}): time went back")
         previous = max(previous, op.start)
-        in_run = op.start >= sim.started - EPSILON and op.end is not None
-        if in_run and op.end - op.start > sim.elapsed + EPSILON:
-            problems.append(f"operation {op.label[:40]!r} took {op.end - op.start:g} s, "
+        end = op.end if op.start >= sim.started - EPSILON else None  # finished, in this run
+        if end is not None and end - op.start > sim.elapsed + EPSILON:
+            problems.append(f"operation {op.label[:40]!r} took {end - op.start:g} s, "
                             f"longer than the whole run ({sim.elapsed:g} s)")
-        elif in_run and op.end > sim.started + sim.elapsed + EPSILON:
-            problems.append(f"operation {op.label[:40]!r} ends at {op.end:g}, after the "
+        elif end is not None and end > sim.started + sim.elapsed + EPSILON:
+            problems.append(f"operation {op.label[:40]!r} ends at {end:g}, after the "
                             f"run that started it ended ({sim.started + sim.elapsed:g})")
     for violation in sim.violations:
         if violation.at > sim.now + EPSILON:
