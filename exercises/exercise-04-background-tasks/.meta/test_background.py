@@ -392,8 +392,8 @@ def refused_to_run(problem: str | None, *, call: str, uses: dict[str, bool]) -> 
                        "running your code, so it refuses. " if drove else "")
         + "start() does not wait for anything: it only hands the job to the running loop "
         "with asyncio.create_task and returns the task at once.",
-        next_step="In start(), `task = asyncio.create_task(run_job(name))`, store it, return "
-        "it; wait for the tasks only in wait_for_all, with await.",
+        next_step="In start(), create a task for the job right away, keep a reference to it and "
+                  "return it; wait for the tasks only in wait_for_all, with await.",
     )
 
 

@@ -623,8 +623,8 @@ def judge_overall_deadline(seen):
                 "around only part of the loop.",
                 misconception="A limit per step starts the clock again at every step, so the "
                 "sequence as a whole has no limit at all: ten steps of 1 s would take 10 s.",
-                next_step="Put one `async with asyncio.timeout(seconds):` block around the "
-                "whole loop (or give each step only the time that is left).",
+                next_step="Give the whole loop one shared deadline (one `asyncio.timeout` block "
+                          "around all of it), or give each step only the time that is left.",
             )
         explain(
             sim,

@@ -64,7 +64,7 @@ def reraise_unexpected(ended: Ended, what: str) -> None:
             "awaited.",
             misconception="Only coroutines, tasks and futures can be awaited. A plain "
             "function runs completely when you call it; there is nothing left to wait for.",
-            next_step="Call it without await: `report(source, result)`.",
+            next_step="`report` is a plain function: call it directly, without await.",
         )
     if isinstance(error, TypeError) and "coroutine" in str(error).lower():
         fail(
@@ -178,9 +178,8 @@ def expect_kept(ended: Ended, what: str, *, delays: dict[str, float], expected: 
             misconception="Your file puts a time limit (wait_for) around a gather: at the "
             "deadline wait_for cancels the whole gather, and the results that had already "
             "arrived are thrown away with it.",
-            next_step="Keep the fetches as separate tasks: `done, pending = await "
-            "asyncio.wait(tasks, timeout=seconds)` keeps what finished and lets you cancel "
-            "the rest.",
+            next_step="Keep the fetches as separate tasks and wait on them with a timeout "
+                      "(`asyncio.wait` can): you get what finished and can cancel the rest.",
         )
     if not same_value(value, expected):
         fail(

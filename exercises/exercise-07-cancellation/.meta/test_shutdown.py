@@ -153,8 +153,8 @@ CLOSE_IT = dict(
     misconception="Code after the loop only runs if the loop finishes. When the task is "
     "cancelled, the CancelledError jumps straight out of the `await`, past everything "
     "that isn't in a `finally:` (or an `except`).",
-    next_step="Put the sending loop in `try:` and `await conn.close()` in `finally:`, or "
-    "use `async with open_connection() as conn:`.",
+    next_step="Make the close happen however the sending ends: a `try`/`finally` around the loop, "
+              "or the connection's `async with` form.",
 )
 
 
@@ -175,7 +175,7 @@ def expect_all_closed(conns: list[dict], *, situation: str,
                 "connection was never actually closed.",
                 misconception="`close()` is a coroutine function: calling it only builds "
                 "a coroutine object, and nothing happens until it is awaited.",
-                next_step="Write `await conn.close()`.",
+                next_step="The connection's close is a coroutine: await it.",
             )
     still_open = [conn for conn in conns if conn["closes_finished"] == 0]
     if still_open:
@@ -207,7 +207,7 @@ def expect_sent_and_closed(conns: list[dict], sent: object) -> None:
              "that order.",
              misconception="Every job should be sent, one after the other, in the order "
              "given.",
-             next_step="Loop over the jobs and `await conn.send(job)` for each.")
+             next_step="Send every job on the connection, one after another, awaiting each send.")
     expect_equal(sent, 3, call=call,
                  misconception="worker should return how many jobs it sent.",
                  next_step="Count the jobs as they are sent and return the count.")
@@ -456,9 +456,9 @@ def expect_nothing_escaped(report: Shutdown, setup: str, uses: dict) -> None:
              "helper that passes its outcome on) raises that task's CancelledError in the "
              "code that waits. CancelledError is a BaseException, so `except Exception:` "
              "does not catch it.",
-             next_step="Collect each task's outcome as a value: "
-             "`asyncio.gather(*tasks, return_exceptions=True)`, `asyncio.wait(tasks)`, or "
-             "`except asyncio.CancelledError:` around each `await task`.")
+             next_step="Collect each task's outcome as a value instead of letting a cancellation "
+                       "escape: gather with `return_exceptions`, `asyncio.wait`, or a "
+                       "`CancelledError` handler around each wait.")
     what = (f"{setup}, `cancel_all(tasks)` let {type(exc).__name__} ({exc}) escape{running}: "
             "it came from one of the tasks, which cancel_all should report, not raise.")
     if plain_gather:
@@ -509,7 +509,7 @@ def judge_cancels_and_drains(seen):
             f"{', '.join(report.never_asked)}: they were still running.",
             misconception="A task runs until it finishes or is cancelled; nothing stops it "
             "for you.",
-            next_step="Call `task.cancel()` on each task, then wait for them.",
+            next_step="Cancel every task, then wait for them.",
         )
     if report.still_running:
         fail(
@@ -517,8 +517,8 @@ def judge_cancels_and_drains(seen):
             "still running.",
             misconception="`task.cancel()` only asks a task to stop; the task stops later, "
             "after its own cleanup. Returning right after cancel() leaves them running.",
-            next_step="After cancelling, await the tasks, e.g. "
-            "`await asyncio.gather(*tasks, return_exceptions=True)`.",
+            next_step="After cancelling, await the tasks too (gather with `return_exceptions` "
+                      "hands their cancellations back as values).",
         )
     not_cancelled = report.not_cancelled
     if not_cancelled:
@@ -526,7 +526,7 @@ def judge_cancels_and_drains(seen):
             f"{setup}, `{call}` never cancelled {', '.join(not_cancelled)}: it waited "
             f"{report.took:.1f} s for them to finish on their own.",
             misconception="Waiting for a task is not the same as stopping it.",
-            next_step="Call `task.cancel()` on each task before waiting for them.",
+            next_step="Cancel every task before waiting for them.",
         )
     slowest = max(CLEANUPS.values())
     if report.took > slowest + 0.05:

@@ -125,7 +125,7 @@ def split_parts(seen, who: str) -> tuple[list, list]:
             and all(isinstance(part, tuple | list) for part in result)):
         fail(f"{who} returned {result!r:.120}, but it should return a pair of lists: "
              "`(successes, failures)`.",
-             next_step="End with `return successes, failures`.")
+             next_step="Return both lists, successes first, as a pair.")
     successes, failures = result
     expect_values_awaited(who, [*successes, *failures])
     expect_all_awaited(seen["sim"], what=who)
@@ -471,13 +471,11 @@ def judge_leaves_nothing_running(seen):
             misconception="`task.cancel()` only asks a task to stop: the CancelledError is "
             "delivered the next time the task runs, and it has not stopped until it has "
             "finished its own cleanup.",
-            next_step="After cancelling, await them "
-            "(`await asyncio.gather(*tasks, return_exceptions=True)`) before re-raising.",
+            next_step="After cancelling, wait for the cancelled tasks to finish before re-raising.",
         )
     fail(
         f"{what} Nobody will wait for them or see their errors.",
         misconception=left_running_why(seen["uses"]),
-        next_step="On failure, cancel the remaining tasks and await them "
-        "(`await asyncio.gather(*tasks, return_exceptions=True)`) before re-raising, or "
-        "use an `asyncio.TaskGroup`, which does both.",
+        next_step="On failure, cancel the tasks still running and wait for them before re-raising,"
+                  " or use an `asyncio.TaskGroup`, which does both.",
     )

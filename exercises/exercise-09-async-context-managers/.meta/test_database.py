@@ -400,7 +400,8 @@ def judge_enter_returns_connection(seen):
             f"conn.handle ({block['handle_shown']}).",
             misconception="The provided query method reads self.handle, so __aenter__ has "
             "to store there exactly what `await connect(self.url)` returned.",
-            next_step="Write `self.handle = await connect(self.url)` in __aenter__.",
+            next_step="In __aenter__, await `connect` and keep the handle it returns on the "
+                      "instance.",
         )
     if block["rows"] != [(1,)]:
         fail(f"Inside `{call}`, conn.query('SELECT 1') returned {block['rows']!r:.80}, "
@@ -421,7 +422,8 @@ def judge_closes_after_block(seen):
             "connection was open.",
             misconception="`async with` runs the body only after __aenter__ has finished, so "
             "__aenter__ must await the connection itself, not start it in the background.",
-            next_step="Write `self.handle = await connect(self.url)` in __aenter__.",
+            next_step="In __aenter__, await `connect` and keep the handle it returns on the "
+                      "instance.",
         )
     expect_closed(seen, handle, call=CLASS_CALL,
                   situation="finished normally", cleanup="your __aexit__", raised=False)
@@ -474,8 +476,8 @@ def open_manager(student):
             misconception="An async generator is not a context manager by itself; "
             "@contextlib.asynccontextmanager wraps it so that `async with` runs the code up "
             "to the `yield` on entry and the rest on exit.",
-            next_step="Put `@contextlib.asynccontextmanager` on the line above "
-            "`async def open_database`.",
+            next_step="An async generator becomes an async context manager through `contextlib`'s "
+                      "decorator for that: put it on `open_database`.",
         )
     if inspect.iscoroutine(manager):
         manager.close()
@@ -543,7 +545,7 @@ def judge_manager_yields_open_handle(seen):
             "connect(url) without awaiting it, so no connection was opened.",
             misconception="Calling an async function only creates a coroutine; its result "
             "(the handle) exists only once you await it.",
-            next_step="`handle = await connect(url)`, then `yield handle`.",
+            next_step="Before the `yield`, await `connect` and yield the handle it gives you.",
         )
     handle = the_handle(seen, MANAGER_CALL)
     if block["got_handle"] != 0:
@@ -552,7 +554,7 @@ def judge_manager_yields_open_handle(seen):
             f"handle connect() returned ({handle_text(handle)}).",
             misconception="The value you `yield` in an @asynccontextmanager generator is what "
             "the `as` target gets.",
-            next_step="`handle = await connect(url)`, then `yield handle`.",
+            next_step="Before the `yield`, await `connect` and yield the handle it gives you.",
         )
     if not block["open_inside"]:
         fail(

@@ -206,8 +206,7 @@ def judge_yields_every_row(seen):
             "it, so no row was ever read.",
             misconception="Calling an async method only builds a coroutine object; the row "
             "exists once it has been awaited, and `yield` does not await for you.",
-            next_step="Write `yield await cursor.fetch()` (or `row = await cursor.fetch()`, "
-            "then `yield row`).",
+            next_step="Await each fetch and yield the row it returns.",
         )
     advice = dict(
         misconception="fetch_rows(count) yields exactly the first `count` rows, in the order "
@@ -534,7 +533,7 @@ def judge_generator_closes_on_break(seen):
             "it, so the cursor was never released.",
             misconception="Calling an async method only creates a coroutine; it runs only "
             "when awaited.",
-            next_step="Write `await cursor.close()`.",
+            next_step="The cursor's close is a coroutine: await it.",
         )
     if seen["ignored_exit"]:
         uses = seen["uses"]
@@ -558,8 +557,7 @@ def judge_generator_closes_on_break(seen):
             "After `async for` read every row of fetch_rows(3), the cursor was never closed.",
             misconception="A generator that opens a resource owns it and must release it "
             "when it is done.",
-            next_step="Close the cursor in a `finally:` around your loop: "
-            "`await cursor.close()`.",
+            next_step="Close the cursor in a `finally:` around your loop, awaiting the close.",
         )
     if early_closed_at is None or early_closed_at > closed_by + EPS:
         fail(
@@ -569,7 +567,7 @@ def judge_generator_closes_on_break(seen):
             misconception="Closing a paused generator raises GeneratorExit at the `yield` "
             "where it waits; code after the loop never runs, only `finally:` blocks (and "
             "`async with` exits) do.",
-            next_step="Put the loop inside `try:` and `await cursor.close()` in `finally:`.",
+            next_step="Put the loop inside `try:` and await the cursor's close in `finally:`.",
         )
 
 
@@ -646,8 +644,8 @@ def judge_find_row_closes_stream(seen):
             misconception="Leaving an `async for` early with break or return does not close "
             "an async generator; it stays paused at its `yield` until someone calls "
             "aclose(), which otherwise happens only whenever it gets garbage-collected.",
-            next_step="`async with contextlib.aclosing(fetch_rows(limit)) as rows:` and loop "
-            "over rows inside that block.",
+            next_step="Wrap the generator in `contextlib.aclosing` with `async with`, and loop "
+                      "over it inside that block.",
         )
 
 

@@ -222,8 +222,8 @@ def expect_no_spin(seen: dict[str, Any], *, call: str) -> None:
         "machinery that delivers a worker thread's result or moves the grader's simulated "
         "clock. On a real server it would end eventually, but it would freeze everything "
         "until then.",
-        next_step="Wait with `await` instead of polling: `await asyncio.sleep(delay)`, "
-        "`await asyncio.to_thread(...)`, or `await asyncio.wrap_future(future)`.",
+        next_step="Wait with `await` instead of polling: a sleep, a worker thread's result and a "
+                  "future can all be awaited.",
     )
 
 
@@ -261,7 +261,7 @@ def expect_no_awaitable(awaitable: tuple[str, str] | None, *, call: str) -> None
             "it was never awaited, so `legacy_lookup` never ran.",
             misconception="`asyncio.to_thread(...)`, like any call to an `async def`, only "
             "builds a coroutine. The worker thread starts when you `await` it.",
-            next_step="Write `return await asyncio.to_thread(legacy_lookup, key)`.",
+            next_step="Await what `asyncio.to_thread` gives back, and return that value.",
         )
     fail(
         f"`{call}` gave back {name} object instead of the lookup's value: it was never "
@@ -358,7 +358,7 @@ def expect_waited(sim: Any, took: float, text: str) -> None:
         fail(
             text,
             misconception="Nothing waits unless you wait for it: a delay has to be awaited.",
-            next_step="`await asyncio.sleep(delay)` before returning.",
+            next_step="Pause with an awaited `asyncio.sleep` before returning.",
         )
 
 

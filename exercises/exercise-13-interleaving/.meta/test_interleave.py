@@ -96,7 +96,7 @@ def explain_unawaited(sim, *, what: str) -> None:
             "never awaited, so it did nothing.",
             misconception="Calling a coroutine function such as `asyncio.sleep(pause)` only "
             "builds a coroutine object; nothing waits until it is awaited.",
-            next_step="Write `await asyncio.sleep(pause)`.",
+            next_step="The pause has to be awaited to hand the loop to the other tasks.",
         )
 
 
@@ -110,7 +110,7 @@ def explain_no_turns(sim: Simulation, log: StepLog, *, what: str, took: str = ""
             f"order: {log.order()}.",
             misconception="`time.sleep` stops the thread the event loop runs on; only an "
             "`await` lets another task run in the meantime.",
-            next_step="Pause with `await asyncio.sleep(pause)` in factorial.",
+            next_step="Pause in factorial with a sleep you await.",
         )
     explain_unawaited(sim, what=what)
     names = [n for n, _, _ in log.steps]
@@ -124,7 +124,7 @@ def explain_no_turns(sim: Simulation, log: StepLog, *, what: str, took: str = ""
                 "got a turn.",
                 misconception="An `async def` with no `await` inside never hands control "
                 "back to the event loop, so even tasks started together cannot interleave.",
-                next_step="In factorial, `await asyncio.sleep(pause)` after each step.",
+                next_step="In factorial, give the loop a turn after each step by awaiting a sleep.",
             )
         firsts = {}
         for n, _, t in log.steps:
@@ -230,7 +230,7 @@ def judge_factorial_pauses_between_steps(seen):
             "event loop instead of letting other tasks run.",
             misconception="`time.sleep` stops the thread the event loop runs on; during "
             "the pause no other task can take its turn.",
-            next_step="Pause with `await asyncio.sleep(pause)`.",
+            next_step="Pause with a sleep you await, not one that blocks the thread.",
         )
     times = log.times("A", seen["start"])
     if paced(times, 4, 0.25):
@@ -242,14 +242,14 @@ def judge_factorial_pauses_between_steps(seen):
             f"and the call took {sim.elapsed:.1f} s of simulated time.",
             misconception="An `async def` without an `await` inside runs from start to "
             "finish in one go; nothing else can run until it returns.",
-            next_step="After each record(name, i), `await asyncio.sleep(pause)`.",
+            next_step="After each record(name, i), hand the loop a turn with a sleep you await.",
         )
     shown = ", ".join(f"{t:.2f}" for t in times)
     fail(
         f"`{call}` recorded its steps at [{shown}] s; they should be 0.25 s apart, with "
         "one pause per step.",
         misconception="Each step is followed by exactly one pause of `pause` seconds.",
-        next_step="`await asyncio.sleep(pause)` once per step, after record(name, i).",
+        next_step="Pause once per step, after recording it, with a sleep you await.",
     )
 
 
@@ -399,7 +399,7 @@ def judge_crunching_lets_others_run(seen):
                 f"`{call}` blocked the event loop with {describe_violation(first)}{more}.",
                 misconception="`time.sleep` stops the whole thread; it gives no other task "
                 "a turn.",
-                next_step="Use `await asyncio.sleep(0)` to hand over a turn.",
+                next_step="An awaited sleep of zero seconds hands over a turn without waiting.",
             )
         fail(
             f"`{call}` kept the event loop to itself: {describe_violation(first)}{more}. "
@@ -408,8 +408,8 @@ def judge_crunching_lets_others_run(seen):
             misconception="A coroutine keeps the thread from the moment it is resumed until "
             "its next `await`: an `async def` that works through many CPU steps without "
             "awaiting freezes every other task until it reaches one.",
-            next_step="`await asyncio.sleep(0)` after each fingerprint, or hand the whole "
-            "batch to `asyncio.to_thread`.",
+            next_step="Hand over a turn after each fingerprint (an awaited sleep of zero seconds),"
+                      " or hand the whole batch to `asyncio.to_thread`.",
         )
     waited = longest_wait(beats)
     if waited > MAX_IN_A_ROW:
@@ -420,9 +420,8 @@ def judge_crunching_lets_others_run(seen):
             misconception="The loop runs every ready step in one pass before it comes back "
             "to anyone: many short steps that never await in between (one coroutine per "
             "text that just computes) hold the thread exactly as long as one long step.",
-            next_step="Compute the fingerprints one after another in a single coroutine and "
-            "`await asyncio.sleep(0)` after each, or move the work to a thread "
-            "(`asyncio.to_thread`).",
+            next_step="Compute the fingerprints one after another in a single coroutine and hand "
+                      "over a turn after each, or move the work to a thread (`asyncio.to_thread`).",
         )
     expect_equal(
         seen["results"], [checksum(t) for t in BATCH], call=call,

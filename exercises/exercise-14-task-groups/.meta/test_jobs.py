@@ -250,8 +250,8 @@ def judge_failure_cancels_the_rest(seen):
             f"Called `{call}`: 'b' failed at {when:.1f} s, but the other jobs were not "
             f"cancelled when it failed: {'; '.join(late)}.",
             misconception=starters_misconception(seen["uses"]),
-            next_step="Create every job with `group.create_task(...)` inside "
-            "`async with asyncio.TaskGroup() as group:`.",
+            next_step="Open an `asyncio.TaskGroup` with `async with` and create every job as a "
+                      "task of that group.",
         )
     if not isinstance(raised, BaseExceptionGroup):
         fail(
@@ -342,8 +342,8 @@ def judge_value_errors_become_report(seen):
                 "holds a ValueError.",
                 misconception="A TaskGroup raises an ExceptionGroup, not the ValueError "
                 "itself, and `except ValueError` does not look inside groups.",
-                next_step="Use `except* ValueError as group_error:` and read the errors "
-                "from `group_error.exceptions`.",
+                next_step="Catch the group's errors by type with `except*` and read them from the "
+                          "caught group's `exceptions`.",
             )
         fail(
             f"Called `{call}`; the ValueError escaped instead of being reported.",

@@ -498,13 +498,13 @@ def judge_no_lost_deposits(seen):
             "an `await`, and other deposits run in that gap: they read the old balance, "
             "and each save overwrites the ones before it." + (
                 LOCK_GAPS.get(gap, "") if seen["uses"].get("Lock") else ""),
-            next_step="Hold the account's `asyncio.Lock` from before `load_balance` until "
-            "after `save_balance` (both inside one `async with account.lock:`).",
+            next_step="Hold the account's `asyncio.Lock` from before `load_balance` until after "
+                      "`save_balance`, both inside one locked block.",
         )
     expect_equal(
         seen["count"], len(AMOUNTS), call=f"account.deposit_count after {call}",
         misconception="Every deposit should add one to the account's deposit_count.",
-        next_step="Add `account.deposit_count += 1` to deposit (it needs no lock).",
+        next_step="Count each deposit on the account too (that counter needs no lock).",
     )
     expect_no_pending_tasks(seen["sim"], what="deposit")
 
@@ -523,7 +523,7 @@ def judge_only_the_update_is_locked(seen):
             "every deposit must be approved first.",
             misconception="Skipping the fraud check would make deposits faster, but it is "
             "part of the job.",
-            next_step="Start deposit with `await approve(amount)`.",
+            next_step="Begin deposit by awaiting the approval of the amount.",
         )
     if sim.elapsed > DEPOSIT_BUDGET and approvals.peak == 1:
         sim.budget = DEPOSIT_BUDGET

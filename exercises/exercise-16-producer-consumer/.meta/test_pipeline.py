@@ -169,8 +169,9 @@ STOP_EVERY_WORKER = dict(
     "own stop signal, or being cancelled. Neither `queue.join()` returning nor your "
     "function returning stops a worker, and one sentinel stops only one worker; the rest "
     "wait in `queue.get()` forever for an item that will never come.",
-    next_step="Put one sentinel per worker after the last image, or after "
-    "`await queue.join()` cancel every worker and await them.",
+    next_step="Tell every worker to stop once the work is done: one sentinel per worker after the "
+              "last image, or wait until the queue is joined, then cancel the workers and await "
+              "them.",
 )
 
 
@@ -186,8 +187,8 @@ def expect_clean_stop(run: dict, call: str) -> None:
                 misconception="`join()` waits until `task_done()` has been called once for "
                 "every item put in the queue. Without `task_done()` after each item, the "
                 "count never reaches zero.",
-                next_step="Call `queue.task_done()` after handling each item (in a "
-                "`finally:` so it happens even if handling fails).",
+                next_step="Tell the queue each item is done after handling it (in a `finally:` so "
+                          "it happens even if handling fails).",
             )
         if run["idle_workers"]:
             fail(
@@ -293,8 +294,8 @@ def judge_every_image_once(seen):
         expect_equal(
             run["result"], {u: f"thumbnail of {u}" for u in URLS}, call=MAIN_CALL,
             misconception="The result maps every url to the thumbnail made from it.",
-            next_step="Have each worker store `thumbnails[url] = await resize(image)`; "
-            "put (url, image) pairs in the queue so the worker knows the url.",
+            next_step="Put (url, image) pairs in the queue, and have each worker store the awaited"
+                      " resize under its url.",
         )
 
 

@@ -145,8 +145,8 @@ def expect_no_trouble(outcome: dict, expected: list[Entry], what: str) -> None:
             misconception="When a generator's body ends, the call that resumed it raises "
             "StopIteration instead of returning a value. That is the normal way a task "
             "says it is finished, not an error.",
-            next_step="Wrap the step (`task.send(None)`) in `try:` / `except "
-            "StopIteration:` and simply don't requeue a finished task.",
+            next_step="A finished generator raises `StopIteration` when stepped: catch it around "
+                      "the step and don't requeue that task.",
         )
     if outcome["crashed"] is not None:
         fail(
@@ -258,8 +258,8 @@ def judge_run_ends_when_all_done(seen):
             f"still looping after {MAX_LINES:,} lines of your code.",
             misconception="With no task ready and none asleep, nothing can ever happen "
             "again; a `while True:` loop with nothing to do just spins forever.",
-            next_step="Loop `while self.ready or self.sleepers:` (or return once both are "
-            "empty).",
+            next_step="Keep looping while either the ready queue or the sleepers still hold a task"
+                      " (or return once both are empty).",
         )
     log = outcome["log"]
     repeated = sorted({(n, s) for n, s, _at in log

@@ -467,16 +467,19 @@ def judge_helper_runs_without_a_loop(seen):
             "object instead of the report: the coroutine never ran.",
             misconception="With no event loop running, nothing will ever run a scheduled "
             "coroutine; synchronous code has to start a loop and wait for the result.",
-            next_step="When no loop is running, `return asyncio.run(coro)`.",
+            next_step="When no loop is running, start one with `asyncio.run` and return its "
+                      "result.",
         )
     if seen["result"] == "report ready" and seen["ran"] != ["report"]:
         fail(f"`{RUN_CALL}` returned 'report ready', but the coroutine it was given never "
              "ran: the answer has to come from running it.",
-             next_step="When no loop is running, `return asyncio.run(coro)`.")
+             next_step="When no loop is running, start one with `asyncio.run` and return its "
+                       "result.")
     expect_equal(seen["result"], "report ready", call=RUN_CALL,
                  misconception="Called from synchronous code, the helper runs the coroutine "
                  "to completion and hands back what it returned.",
-                 next_step="When no loop is running, `return asyncio.run(coro)`.")
+                 next_step="When no loop is running, start one with `asyncio.run` and return its "
+                           "result.")
 
 
 SCHEDULE_CALL = "run_or_schedule(save_audit())"
@@ -534,7 +537,7 @@ def judge_helper_schedules_inside_a_loop(seen):
             "scheduled.",
             misconception="A coroutine object does nothing until something runs it; wrapping "
             "it in a task is what puts it on the loop's schedule.",
-            next_step="`return loop.create_task(coro)` (or `asyncio.ensure_future(coro)`).",
+            next_step="Schedule the coroutine on the running loop as a task and return that task.",
         )
     expect_equal(seen["value"], "audit saved", call=f"await {SCHEDULE_CALL}",
                  misconception="Awaiting the task gives the coroutine's return value.",
