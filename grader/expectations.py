@@ -116,12 +116,13 @@ def expect_no_blocking(sim: Simulation) -> None:
 
 def ran_one_after_another(ops: list[Operation]) -> bool:
     """True when no two operations overlapped in simulated time."""
-    done = sorted((op for op in ops if op.end is not None), key=lambda op: op.start)
-    latest_end = None
-    for op in done:
-        if latest_end is not None and op.start < latest_end - 1e-9:
+    done = sorted(((op.start, op.end) for op in ops if op.end is not None),
+                  key=lambda span: span[0])
+    latest_end: float | None = None
+    for start, end in done:
+        if latest_end is not None and start < latest_end - 1e-9:
             return False
-        latest_end = op.end if latest_end is None else max(latest_end, op.end)
+        latest_end = end if latest_end is None else max(latest_end, end)
     return len(done) >= 2
 
 
@@ -146,7 +147,7 @@ def expect_elapsed_at_most(sim: Simulation, budget: float, *, what: str) -> None
             next_step="Replace it with `await asyncio.sleep(...)`.",
         )
     ops = [op for op in sim.operations if op.end is not None]
-    io_total = sum(op.end - op.start for op in ops)
+    io_total = sum(op.end - op.start for op in sim.operations if op.end is not None)
     if ran_one_after_another(ops):
         if all(op.in_main_task for op in ops):
             fail(

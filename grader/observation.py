@@ -56,7 +56,7 @@ def observe(sim: Simulation, awaitable: Awaitable[Any], *, what: str,
     function" message.
     """
     if not inspect.isawaitable(awaitable):
-        sim.run(awaitable, what=what)  # type: ignore[arg-type]
+        sim.run(awaitable, what=what)  # raises: not something the loop can run
 
     async def watch() -> Ended:
         loop = asyncio.get_running_loop()

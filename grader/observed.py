@@ -45,7 +45,7 @@ MAX_CHARS = 1_000_000  # characters of text in one check's observations
 MAX_INT = 2**63
 
 _SCALARS = (type(None), bool, int, float, str)
-_CONTAINERS = {list: "list", tuple: "tuple", set: "set", frozenset: "frozenset"}
+_CONTAINERS: dict[type, str] = {list: "list", tuple: "tuple", set: "set", frozenset: "frozenset"}
 
 _repr = reprlib.Repr()
 _repr.maxlevel = 6

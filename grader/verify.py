@@ -94,14 +94,17 @@ def _static_problems(exercise: Exercise) -> list[str]:
     return problems
 
 
-def _suite_tasks(suite: Path) -> dict[str, int | None]:
-    """test name (without test_) -> its @pytest.mark.task number, read statically."""
+def _suite_tasks(suite: Path) -> dict[str, object]:
+    """test name (without test_) -> its @pytest.mark.task number, read statically.
+
+    The marker's argument as written (a constant of any type), so a wrong one is reported.
+    """
     tree = ast.parse(suite.read_text(encoding="utf-8"))
-    found: dict[str, int | None] = {}
+    found: dict[str, object] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
                 "test_"):
-            task = None
+            task: object = None
             for deco in node.decorator_list:
                 if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)
                         and deco.func.attr == "task" and deco.args
@@ -131,8 +134,8 @@ def _grading_problems(exercise: Exercise, label: str, result: GradeResult,
                         f"{sorted(failed)}")
     for check in result.checks:
         if check.name in variant.fails and not check.passed and variant.message:
-            text = " ".join(filter(None, [check.feedback and check.feedback.what,
-                                          check.feedback and check.feedback.misconception]))
+            said = [check.feedback.what, check.feedback.misconception] if check.feedback else []
+            text = " ".join(filter(None, said))
             if variant.message.lower() not in text.lower():
                 problems.append(f"{label}: check {check.name} fails without saying "
                                 f"'{variant.message}' (it says: {text[:160]})")

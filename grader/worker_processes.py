@@ -86,9 +86,9 @@ _registered: set[str] = set()
 def send_unimportable_by_value() -> Iterator[None]:
     """While the block runs, pools and queues send unimportable functions by value."""
     pickler = reduction.ForkingPickler
-    had = "reducer_override" in vars(pickler)
-    previous = vars(pickler).get("reducer_override")
-    pickler.reducer_override = _by_value_if_unimportable  # type: ignore[attr-defined]
+    previous = vars(pickler).get("reducer_override")  # None: inherited, not its own
+    # Patching the class's method for the block is the point (mypy forbids it by default).
+    pickler.reducer_override = _by_value_if_unimportable  # type: ignore[method-assign]
     _finds.cache_clear()
     try:
         yield
@@ -97,7 +97,7 @@ def send_unimportable_by_value() -> Iterator[None]:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(sys.modules[name])
             _registered.discard(name)
-        if had:
-            pickler.reducer_override = previous  # type: ignore[attr-defined]
+        if previous is not None:
+            pickler.reducer_override = previous  # type: ignore[method-assign]  # as above
         else:
-            del pickler.reducer_override  # type: ignore[attr-defined]
+            del pickler.reducer_override
