@@ -48,16 +48,17 @@ def _shorten(label: str) -> str:
     return label if len(label) <= LABEL_MAX else label[:LABEL_MAX - 1] + "…"
 
 
-def _column(t: float, axis_end: float, cells: int) -> int:
-    """The character cell holding time ``t`` on a bar of ``cells`` cells."""
-    return min(cells - 1, max(0, math.floor(t / axis_end * cells))) if axis_end > 0 else 0
+def _edge(t: float, axis_end: float, cells: int) -> int:
+    """The cell boundary nearest to time ``t``: spans are drawn between boundaries, so a
+    span ending where the next begins never shares a cell with it (a staircase stays a
+    staircase, not a false overlap)."""
+    return min(cells, max(0, math.floor(t / axis_end * cells + 0.5))) if axis_end > 0 else 0
 
 
-def _last_column(end: float, axis_end: float, cells: int) -> int:
-    """The last cell a span ending at ``end`` covers: 0 to 1.0 s on 0.1 s cells is 0..9."""
-    if axis_end <= 0:
-        return 0
-    return min(cells - 1, max(0, math.ceil(end / axis_end * cells - 1e-9) - 1))
+def _cells_of(start: float, end: float, axis_end: float, cells: int) -> tuple[int, int]:
+    """(first, last) cell of a span, at least one cell wide."""
+    first = min(cells - 1, _edge(start, axis_end, cells))
+    return first, max(first, _edge(end, axis_end, cells) - 1)
 
 
 def timeline_text(timeline: Mapping[str, Any] | None, width: int, *,
@@ -87,14 +88,13 @@ def timeline_text(timeline: Mapping[str, Any] | None, width: int, *,
         cells = width - label_width - 2 - NOTE_WIDTH
         if cells < 10:
             return None
-    budget_at = _column(budget, axis_end, cells)
+    budget_at = min(cells - 1, _edge(budget, axis_end, cells))
     bar_char = "#" if plain else "█"
     out = Text()
     out.append(f"Timeline (simulated): one row per operation, | = the {_seconds(budget)} budget",
                style="" if plain else "dim")
     for op, start, end in shown:
-        first = _column(start, axis_end, cells)
-        last = max(first, _last_column(end, axis_end, cells))
+        first, last = _cells_of(start, end, axis_end, cells)
         failed = op["outcome"] != "ok"
         label = _shorten(op["label"])
         if len(label) > label_width:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 
@@ -32,7 +33,12 @@ def test_a_sequential_timeline_is_a_staircase_past_the_budget() -> None:
     rows = _bars(drawn.plain)
     assert len(rows) == 3
     starts = [row.index("#") for row in rows]
-    assert starts[0] < starts[1] < starts[2]  # each starts where the one before ended
+    ends = [start + len(re.match(r"[#|]*", row[start:]).group()) - 1  # type: ignore[union-attr]
+            for row, start in zip(rows[:2], starts, strict=False)]
+    assert starts[0] < starts[1] < starts[2]
+    # Each starts in the cell after the one before ends: touching, never sharing a cell
+    # (a shared cell would draw an overlap that did not happen).
+    assert starts[1] == ends[0] + 1 and starts[2] == ends[1] + 1
     budget_columns = {row.index("|") for row in rows}
     assert len(budget_columns) == 1  # the budget is one column through every row
     (budget_at,) = budget_columns
