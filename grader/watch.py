@@ -266,7 +266,8 @@ class _Session:
             offer=self.offer if self.commands.interactive else None))
 
     def _offer_text(self) -> Text:
-        text = Text("All checks pass. ", style="bold green")
+        text = Text()
+        text.append("All checks pass. ", style="bold green")
         if self.offer is None:
             text.append("That was the last exercise left: every one is done. ", style="bold")
             text.append("`grade` shows your progress; `grade report` writes it as a page.")
