@@ -207,7 +207,7 @@ def load_metadata(path: Path) -> ExerciseMeta:
         raise MetadataError(path, "cpu_limit",
                             "must be above 0 and at most half of time_limit seconds")
 
-    checks = []
+    checks: list[Check] = []
     for i, raw in enumerate(_require(data, "checks", list, path)):
         where = f"checks[{i}]."
         if not isinstance(raw, dict):

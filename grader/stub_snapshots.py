@@ -65,6 +65,7 @@ def ensure_snapshots(course: Course, state: Path) -> None:
             relative = exercise.stub_file.relative_to(course.root).as_posix()
         except MetadataError:
             continue  # another exercise's broken metadata must not stop this grading
+        content: bytes | None
         if exercise.original_stub_file.is_file():
             content = exercise.original_stub_file.read_bytes()
         elif relative in edited or not exercise.stub_file.is_file():

@@ -24,6 +24,7 @@ import re
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +124,7 @@ def _written_by_us(path: Path) -> bool:
         return False
 
 
-def _write_zip(target: Path, contents: dict[str, bytes], manifest: dict[str, object],
+def _write_zip(target: Path, contents: dict[str, bytes], manifest: Mapping[str, object],
                progress: Path | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",

@@ -48,6 +48,7 @@ A refused entry carries one line saying what was found and what to do instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import re
@@ -339,9 +340,8 @@ def _read_lms_group(folder_fd: int, lms: str, files: list[tuple[str, _Member | N
                     continue
                 _check_file(info, (name,))
                 identity = (info.st_dev, info.st_ino)
-                members.append(_Member((own,), info.st_size,
-                                       lambda at_most, name=name, identity=identity:
-                                       _read_beneath(folder_fd, (name,), identity, at_most)))
+                members.append(_Member((own,), info.st_size, functools.partial(
+                    _read_beneath, folder_fd, (name,), identity)))
             found = _assemble(student, source, members, known, wanted, limits)
     except _Refused as refusal:
         found = Submission(student, source, problems=(str(refusal),))
@@ -385,9 +385,8 @@ def _read_moodle_group(folder_fd: int, participant: str, group: list[tuple[str, 
                     continue
                 _check_file(info, (name,))
                 identity = (info.st_dev, info.st_ino)
-                members.append(_Member((info_name.file,), info.st_size,
-                                       lambda at_most, name=name, identity=identity:
-                                       _read_beneath(folder_fd, (name,), identity, at_most)))
+                members.append(_Member((info_name.file,), info.st_size, functools.partial(
+                    _read_beneath, folder_fd, (name,), identity)))
             found = _assemble(student, source, members, known, wanted, limits)
     except _Refused as refusal:
         found = Submission(student, source, problems=(str(refusal),))
@@ -587,8 +586,7 @@ class _FolderWalk:
             identity = (info.st_dev, info.st_ino)
             self.members.append(_Member(
                 parts=path, size=info.st_size,
-                read=lambda at_most, path=path, identity=identity: _read_beneath(
-                    self.root, path, identity, at_most)))
+                read=functools.partial(_read_beneath, self.root, path, identity)))
         if folders and len(parts) >= self.limits.depth:
             raise _too_deep(self.limits, (*parts, min(folders)))
         for name in sorted(folders):
@@ -725,7 +723,7 @@ def _zip_members(archive: zipfile.ZipFile, limits: IntakeLimits) -> list[_Member
             raise _too_big(limits)
         members.append(_Member(
             parts=parts, size=info.file_size,
-            read=lambda at_most, info=info: _read_zip_member(archive, info, at_most)))
+            read=functools.partial(_read_zip_member, archive, info)))
     return members
 
 

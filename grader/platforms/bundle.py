@@ -139,5 +139,7 @@ def _distribution(course: Course) -> tuple[str, str, list[str]]:
     except importlib.metadata.PackageNotFoundError:
         raise GraderError(f"The {DISTRIBUTION} package is not installed, so it cannot be "
                           "bundled. Run `pip install -e .` in the course folder.") from None
-    return (metadata["Version"], metadata.get("Requires-Python") or ">=3.11",
+    # get_all, not get: PackageMetadata declares get only from Python 3.12.
+    requires_python = (metadata.get_all("Requires-Python") or [""])[0] or ">=3.11"
+    return (metadata["Version"], requires_python,
             [r for r in requires if "extra ==" not in r])

@@ -119,8 +119,8 @@ def _read_mapping(path: Path, course: Course, exercises: Sequence[Exercise]) -> 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ColumnsError(f"{path} line {line} is not UTF-8 text; save the file as UTF-8"
+        line_number = data[: exc.start].count(b"\n") + 1
+        raise ColumnsError(f"{path} line {line_number} is not UTF-8 text; save the file as UTF-8"
                            ) from None
     graded = {e.name for e in exercises}
     mapped: dict[str, tuple[str, str]] = {}
