@@ -263,10 +263,10 @@ def _class_attributes(tree: ast.AST) -> set[str]:
             elif isinstance(item, ast.Assign):
                 for target in item.targets:
                     names.update(_target_names(target))
-        for item in ast.walk(cls):
-            if (isinstance(item, ast.Attribute) and not isinstance(item.ctx, ast.Load)
-                    and isinstance(item.value, ast.Name) and item.value.id == "self"):
-                names.add(item.attr)
+        for node in ast.walk(cls):
+            if (isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load)
+                    and isinstance(node.value, ast.Name) and node.value.id == "self"):
+                names.add(node.attr)
     return {_nfkc(n) for n in names if not n.startswith("_")}
 
 
@@ -502,13 +502,14 @@ class _Screen:
         self.classes: dict[str, ast.ClassDef] = {}
         self.declared: set[str] = set()  # public attributes the student's classes set
         self.own_dunders: set[str] = set()
-        self.privilege: dict[ast.AST, str] = {}  # method -> its trusted self/cls name
+        # method -> its trusted self/cls name
+        self.privilege: dict[ast.FunctionDef | ast.AsyncFunctionDef, str] = {}
         self.class_params: set[str] = set()  # trusted names that hold a class (cls)
         self.self_only: set[str] = set()  # methods that must never get a foreign self
         self.bound: set[str] = set()  # every name the student binds anywhere
         self.foreign: set[str] = set()  # names holding something from a library
         self.own_instances: set[str] = set()
-        self.str_names: dict[str, list[ast.Constant]] = {}
+        self.str_names: dict[str, list[str]] = {}  # name -> the string literals it holds
         self.standard = _standard_attributes(policy.allow_imports)
         self.stand_in = _stand_in_names(policy.stub, policy.suite, policy.allow_imports)
         self.trusted: list[str | None] = []  # trusted self names of enclosing methods
@@ -777,7 +778,8 @@ class _Screen:
                 if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                     for target in node.targets:
                         if isinstance(target, ast.Name):
-                            self.str_names.setdefault(_nfkc(target.id), []).append(node.value)
+                            self.str_names.setdefault(_nfkc(target.id), []).append(
+                                node.value.value)
             elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
                 flows.append((list(_target_names(node.target)), node.value))
             elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
@@ -900,22 +902,24 @@ class _Screen:
         values of a ``Literal[...]``, which are plain data)."""
         self.in_annotation += 1
         self.visit(expr)
-        for node in self.annotation_strings(expr):
+        for node, text in self.annotation_strings(expr):
             try:
-                inner = _parse(node.value.strip(), mode="eval").body
+                inner = _parse(text.strip(), mode="eval").body
             except (SyntaxError, ValueError):
                 continue
             for child in ast.walk(inner):
-                child.lineno, child.col_offset = node.lineno, node.col_offset
+                # Every node, contexts and operators too, is placed at the string: mypy's
+                # AST declares no position on those.
+                child.lineno, child.col_offset = node.lineno, node.col_offset  # type: ignore[attr-defined]
                 for grandchild in ast.iter_child_nodes(child):
                     self.parents[grandchild] = child
             self.parents[inner] = node
             self.visit_annotation(inner)
         self.in_annotation -= 1
 
-    def annotation_strings(self, expr: ast.AST) -> Iterator[ast.Constant]:
+    def annotation_strings(self, expr: ast.AST) -> Iterator[tuple[ast.Constant, str]]:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-            yield expr
+            yield expr, expr.value
         elif isinstance(expr, ast.Subscript) and (self.resolve(expr.value) or "").endswith(
                 "Literal"):
             return
@@ -1000,10 +1004,10 @@ class _Screen:
             return (name in self.classes and name not in self.foreign) or name == "__class__" \
                 or (name in self.class_params and name in self.trusted_names())
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = self.resolve(node.func)
-            if name == "type" and len(node.args) == 1:
+            called = self.resolve(node.func)
+            if called == "type" and len(node.args) == 1:
                 return True
-            if name == "super" and node.args:
+            if called == "super" and node.args:
                 second = node.args[1] if len(node.args) > 1 else None
                 return not (isinstance(second, ast.Name)
                             and _nfkc(second.id) in self.trusted_names())
@@ -1264,9 +1268,9 @@ class _Screen:
         template = func.value
         if isinstance(template, ast.Name) and self.resolve(template) == "str" and node.args:
             template = node.args[0]
-        literals: list[ast.Constant] = []
+        literals: list[str] = []
         if isinstance(template, ast.Constant) and isinstance(template.value, str):
-            literals = [template]
+            literals = [template.value]
         elif isinstance(template, ast.Name) and self.str_names.get(_nfkc(template.id)):
             literals = self.str_names[_nfkc(template.id)]
         else:
@@ -1274,7 +1278,7 @@ class _Screen:
                             "use an f-string or a string literal")
             return
         for literal in literals:
-            for attr in self.template_attributes(literal.value):
+            for attr in self.template_attributes(literal):
                 problem = self.plain_problem(attr, ast.Load())
                 if problem is not None:
                     self.flag(node, f"formats text with a template that {problem}")
