@@ -54,7 +54,7 @@ class _DefaultToCheck(click.Group):
         except GraderError as exc:
             raise _UserError(exc.format_message()) from None
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["check", *args]
         return super().resolve_command(ctx, args)
@@ -674,7 +674,7 @@ def autograder_group() -> None:
     Exercism. Same suites, sandbox and verdicts as `grade`; see docs/platforms.md."""
 
 
-def _autograder_options(function):  # type: ignore[no-untyped-def]
+def _autograder_options(function):
     function = click.option("--force", is_flag=True,
                             help="Replace files that already exist at --out.")(function)
     function = click.option("--time-limit", type=float, default=None, metavar="SECONDS",
