@@ -7,8 +7,9 @@ dump or the hidden test's source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["CheckFailed", "Feedback", "fail"]
 
@@ -25,7 +26,7 @@ class Feedback:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Feedback:
+    def from_dict(cls, data: Mapping[str, Any]) -> Feedback:
         return cls(
             what=str(data.get("what", "")),
             misconception=str(data.get("misconception", "")),

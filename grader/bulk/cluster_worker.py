@@ -37,9 +37,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grader
 from grader.course import Course, find_course
+
+if TYPE_CHECKING:
+    from grader.results import GradeResult
 
 __all__ = ["Assignment", "Batch", "BatchResult", "Fingerprint", "fingerprint", "grade_batch",
            "grader_hash"]
@@ -71,7 +75,7 @@ class Batch:
 class BatchResult:
     """What came back: per assignment index, a verdict or why there is none."""
 
-    results: dict[int, object]  # GradeResult, kept untyped so this module stays light
+    results: dict[int, GradeResult]  # imported for mypy only, so this module stays light
     errors: dict[int, str]
     worker_seconds: float  # real time the task took on the worker
     host: str
@@ -184,7 +188,7 @@ def grade_batch(batch: Batch) -> BatchResult:
     from grader.errors import GraderError
 
     started = time.perf_counter()
-    results: dict[int, object] = {}
+    results: dict[int, GradeResult] = {}
     errors: dict[int, str] = {}
     host = platform.node()
     if grader_hash() != batch.grader_hash:
