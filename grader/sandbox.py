@@ -151,20 +151,24 @@ def _bwrap_base(uid: int) -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     for name in ("/etc/ld.so.cache", "/etc/localtime"):
         args += ["--ro-bind-try", name, name]
-    for root in _read_only_roots():
-        args += ["--ro-bind", str(root), str(root)]
+    # Scratch folders first, then the read-only roots: an interpreter, venv or checkout
+    # under /tmp is bound over the fresh /tmp instead of vanishing under it.
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(TMP_SIZE), "--tmpfs", "/dev/shm",
              "--size", str(TMP_SIZE), "--tmpfs", "/tmp",
-             "--size", str(WORK_SIZE), "--tmpfs", "/grading",
-             "--remount-ro", "/", "--chdir", "/grading", "--clearenv"]
+             "--size", str(WORK_SIZE), "--tmpfs", "/grading"]
+    for root in _read_only_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    args += ["--remount-ro", "/", "--chdir", "/grading", "--clearenv"]
     for key, value in _sandbox_environment().items():
         args += ["--setenv", key, value]
     return args
 
 
 def _sandbox_environment() -> dict[str, str]:
-    return {
+    # PYTHONPATH: this grader package, the one mounted, wins over whatever another
+    # checkout's editable install would point to (only the package itself is mounted).
+    return {"PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
         "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "PYTHONIOENCODING": "utf-8:replace", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -269,7 +273,8 @@ class Cell:
         self._cgroups = _Cgroups.create(processes)
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         command = [*_bwrap_base(self.uid), "--as-pid-1", sys.executable, "-s", "-P",
-                   "-m", "grader.zygote", str(theirs.fileno())]
+                   "-m", "grader.zygote", str(theirs.fileno()),
+                   *(str(root) for root in _read_only_roots())]
         try:
             self._process = subprocess.Popen(
                 self._cgroups.wrap(command), pass_fds=(theirs.fileno(),),

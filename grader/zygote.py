@@ -42,6 +42,7 @@ PR_SET_DUMPABLE = 4
 
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
+    keep = tuple(Path(p) for p in sys.argv[2:])  # read-only roots: never walked or wiped
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # no Python handler: PID 1 ignores it then
     missing = _harden()
     _warm_imports()
@@ -52,7 +53,7 @@ def main() -> None:
             if request is None or "run" not in request:
                 break
             results_fd = protocol.receive_fd(sock)
-            _serve(sock, request, results_fd, missing)
+            _serve(sock, request, results_fd, missing, keep)
         except (protocol.ProtocolError, OSError):
             break
     os._exit(0)
@@ -86,7 +87,7 @@ def _warm_imports() -> None:
 
 
 def _serve(sock: socket.socket, request: dict[str, Any], results_fd: int,
-           missing: list[str]) -> None:
+           missing: list[str], keep: tuple[Path, ...] = ()) -> None:
     job_id = str(request["run"])
     folder = WORK / f"job-{job_id}"
     folder.mkdir(parents=True)
@@ -104,7 +105,7 @@ def _serve(sock: socket.socket, request: dict[str, Any], results_fd: int,
     os.close(results_fd)
     protocol.send(sock, {"started": job_id})
     code = _wait(sock, pid, job_id)
-    _clear_up(folder)
+    _clear_up(folder, keep)
     tail = b""
     try:
         with open(output, "rb") as handle:
@@ -155,7 +156,7 @@ def _wait(sock: socket.socket, pid: int, job_id: str) -> int:
         os.close(pidfd)
 
 
-def _clear_up(folder: Path) -> None:
+def _clear_up(folder: Path, keep: tuple[Path, ...] = ()) -> None:
     """Kill whatever the child left running, reap it, and empty the scratch folders."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(-1, signal.SIGKILL)  # from PID 1: every other process in the namespace
@@ -174,7 +175,7 @@ def _clear_up(folder: Path) -> None:
         except OSError:
             continue
         for entry in entries:
-            if entry == folder:
+            if entry == folder or any(entry == k or entry in k.parents for k in keep):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)

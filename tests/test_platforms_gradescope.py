@@ -128,11 +128,11 @@ def test_a_partly_wrong_exercise_03_gets_its_points_and_teaching_messages(
     results = _run(root)
     _check_schema(results)
     tests = {t["number"]: t for t in results["tests"]}
-    assert [n for n in tests if n.startswith("03.")] == [f"03.{i}" for i in range(1, 7)]
+    assert [n for n in tests if n.startswith("03.")] == [f"03.{i}" for i in range(1, 8)]
     assert sum(t["score"] for n, t in tests.items() if n.startswith("03.")) == 7
     concurrent = tests["03.2"]
     assert concurrent["status"] == "failed" and concurrent["score"] == 0
-    assert concurrent["max_score"] == 3 and concurrent["output_format"] == "md"
+    assert concurrent["max_score"] == 2 and concurrent["output_format"] == "md"
     assert "ran one after another" in concurrent["output"]
     assert "**Why:** `await` waits" in concurrent["output"]
     assert concurrent["tags"][0] == "exercise-03" and len(concurrent["tags"]) == 2
@@ -164,8 +164,8 @@ def test_a_submission_that_hangs_is_stopped_per_check(upload: bytes, tmp_path: P
     results = _run(root, time_limit=1.0)
     _check_schema(results)
     verdicts = {t["number"]: t["extra_data"]["verdict"] for t in results["tests"]}
-    assert [verdicts[f"03.{i}"] for i in range(1, 5)] == ["timed out"] * 4
-    assert verdicts["03.5"] == verdicts["03.6"] == "passed"
+    assert [verdicts[f"03.{i}"] for i in range(1, 6)] == ["timed out"] * 5
+    assert verdicts["03.6"] == verdicts["03.7"] == "passed"
 
 
 def test_files_in_the_course_layout_inside_a_zip_are_found(upload: bytes, tmp_path: Path):

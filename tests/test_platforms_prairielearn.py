@@ -96,8 +96,8 @@ def test_a_partly_wrong_exercise_03(tmp_path: Path, course_files: Path):
     assert results["gradable"] is True
     assert results["score"] == pytest.approx(7 / 11, abs=1e-6)
     tests = results["tests"]
-    assert [t["points"] for t in tests] == [2, 0, 2, 1, 2, 0]
-    assert tests[1]["max_points"] == 3 and "ran one after another" in tests[1]["message"]
+    assert [t["points"] for t in tests] == [2, 0, 0, 2, 1, 2, 0]
+    assert tests[1]["max_points"] == 2 and "ran one after another" in tests[1]["message"]
     assert "Why: `await`" in tests[1]["message"]
 
 
@@ -113,7 +113,7 @@ def test_a_module_that_hangs_is_stopped_and_graded(tmp_path: Path, course_files:
                      time_limit=1.0)
     _check_schema(results)
     assert results["gradable"] is True
-    assert [t["points"] for t in results["tests"]] == [0, 0, 0, 0, 2, 1]
+    assert [t["points"] for t in results["tests"]] == [0, 0, 0, 0, 0, 2, 1]
     assert "(timed out)" in results["tests"][0]["description"]
 
 
