@@ -49,7 +49,9 @@ proof: the screen blocks the routes it knows, and this docstring is the list of 
 
 from __future__ import annotations
 
-import _string  # the str.format field-name parser, so templates are read as format() reads them
+# The str.format field-name parser, so templates are read as format() reads them (a
+# private C module: typeshed has no stub for it).
+import _string  # type: ignore[import-not-found]
 import ast
 import asyncio
 import builtins
