@@ -442,7 +442,8 @@ def _rebuild_error(module: str, name: str, message: str, bases: list[tuple[str, 
                 return error
         except Exception:
             pass
-    base = cls or next((k for m, n in bases if (k := _known(m, n)) is not None), Exception)
+    known_bases = [k for k in (_known(m, n) for m, n in bases) if k is not None]
+    base = cls or (known_bases[0] if known_bases else Exception)
     for candidate in (base, Exception):
         stand_in = _stand_in(module, name, candidate)
         try:

@@ -251,6 +251,15 @@ def _grader_loop_names() -> frozenset[str]:
     return frozenset(n for n in names if not n.startswith("_") and n not in standard)
 
 
+def _place_at(child: Any, string: ast.Constant) -> None:
+    """Give a node parsed from an annotation string the string's place in the file.
+
+    Every node, contexts and operators too (``Any``: typeshed declares no position on
+    those), so whatever is flagged inside the string points at it.
+    """
+    child.lineno, child.col_offset = string.lineno, string.col_offset
+
+
 def _class_attributes(tree: ast.AST) -> set[str]:
     """Public names the classes in ``tree`` define: methods, class attributes, ``self.x``."""
     names: set[str] = set()
@@ -910,9 +919,7 @@ class _Screen:
             except (SyntaxError, ValueError):
                 continue
             for child in ast.walk(inner):
-                # Every node, contexts and operators too, is placed at the string: mypy's
-                # AST declares no position on those.
-                child.lineno, child.col_offset = node.lineno, node.col_offset  # type: ignore[attr-defined]
+                _place_at(child, node)
                 for grandchild in ast.iter_child_nodes(child):
                     self.parents[grandchild] = child
             self.parents[inner] = node

