@@ -23,6 +23,7 @@ its plain observations (``observed``, or ``judged`` to judge them here first), a
 """
 
 from grader.blocking import describe_frame, loop_runs_here, student_frame
+from grader.budgets import CpuLimitExceeded
 from grader.expectations import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
@@ -51,6 +52,7 @@ __all__ = [
     "WAIT_NEXT_STEP",
     "CancelOutcome",
     "CheckFailed",
+    "CpuLimitExceeded",
     "Ended",
     "FakeIO",
     "FakeIORecord",

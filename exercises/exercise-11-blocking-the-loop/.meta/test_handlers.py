@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from grader.budgets import CpuLimitExceeded
 from grader.suite import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
+    CpuLimitExceeded,
     Operation,
     describe_frame,
     describe_violation,
