@@ -355,9 +355,10 @@ class VirtualClockLoop(internals.SteppedLoop):
 
     def call_soon_threadsafe(self, callback: Callable[[*_Ts], object], *args: *_Ts,
                              context: contextvars.Context | None = None) -> asyncio.Handle:
-        handle = super().call_soon_threadsafe(callback, *args, context=context)
+        # Noted before the loop wakes: otherwise the loop may see the job as busy with
+        # real work, and wait in real time for a sleep it should jump over.
         self._note_coroutine_from_job(callback)
-        return handle
+        return super().call_soon_threadsafe(callback, *args, context=context)
 
     def _note_coroutine_from_job(self, callback: Callable[..., Any]) -> None:
         """An executor job handing a coroutine to this loop now waits for the loop.
