@@ -15,6 +15,7 @@ __all__ = [
     "CHECK_GRACE",
     "DEFAULT_CPU_LIMIT",
     "DEFAULT_TIME_LIMIT",
+    "OUTPUT_TAIL",
     "CpuLimitExceeded",
     "cpu_limit_for",
 ]
@@ -35,6 +36,9 @@ anything."""
 
 AFTER_TROUBLE_CPU_LIMIT = 0.5
 """CPU seconds per check once a check of the same grading has timed out."""
+
+OUTPUT_TAIL = 4000
+"""Characters of a child's own output kept for diagnostics (a crash before collection)."""
 
 CHECK_GRACE = 2.0
 """Real seconds past a check's limit before the parent stops the child from outside."""

@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 from typing import Protocol
 
+from grader.budgets import OUTPUT_TAIL
 from grader.sandbox import child_environment, python_command
 
 __all__ = ["ChildHandle", "launch"]
 
-OUTPUT_TAIL = 4000
 
 
 class ChildHandle(Protocol):

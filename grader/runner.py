@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.budgets import AFTER_TROUBLE_TIME_LIMIT, CHECK_GRACE, cpu_limit_for
+from grader.budgets import AFTER_TROUBLE_TIME_LIMIT, CHECK_GRACE, OUTPUT_TAIL, cpu_limit_for
 from grader.course import Exercise
 from grader.errors import GraderError, MissingFileError
 from grader.feedback import Feedback
@@ -38,7 +38,6 @@ from grader.screen import Finding, screen_source
 
 __all__ = ["GradingCancelled", "grade_file", "hard_time_limit"]
 
-OUTPUT_TAIL = 4000  # characters of the child's output kept for diagnostics
 POLL_INTERVAL = 0.05
 
 _SIGNAL_MEANINGS = {

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from grader import cell_protocol as protocol
+from grader.budgets import OUTPUT_TAIL
 
 WORK = Path("/grading")
 SCRATCH = (Path("/tmp"), Path("/dev/shm"))
-OUTPUT_TAIL = 4000  # bytes of a child's output sent back with its exit status
 PR_SET_DUMPABLE = 4
 
 
