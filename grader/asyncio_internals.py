@@ -65,9 +65,10 @@ executor``                     virtual_loop, simulation    no outside wakers; it
                                virtual_loop                no CPU; ``exception()`` would mark
                                                            the error retrieved. Same (C and
                                                            Python futures).
-``run_coroutine_threadsafe``   ``threadsafe_result_        a job waiting for a coroutine it
-(its callback's closure)       future``; virtual_loop      handed to the loop counts as
-                                                           waiting, not working. Same.
+``run_coroutine_threadsafe``   ``threadsafe_result_        a job blocked on a coroutine it
+(its callback's closure);      future``, ``report_         handed to the loop counts as
+``concurrent.futures.Future.   blocking_waits``;           waiting, not working; a job that
+_condition``, ``_waiters``     virtual_loop                only polls it still works. Same.
 ``mixins._LoopBoundMixin.      ``unbind_from_loop``;       a module-level ``asyncio.Lock``
 _loop``                        simulation                  works on every check's new loop.
                                                            Same.
@@ -105,7 +106,7 @@ __all__ = [
     "default_executor", "handle_callback", "has_ready_callbacks", "has_signal_handlers",
     "loop_thread_id", "next_timer_when", "pool_capacity", "pool_threads",
     "reacquire_condition", "release_condition", "remove_condition_waiter",
-    "run_again_after_later_callbacks", "running_loop", "scheduled_timers",
+    "report_blocking_waits", "run_again_after_later_callbacks", "running_loop", "scheduled_timers",
     "threadsafe_result_future", "unbind_from_loop", "unretrieved_exception", "wait_for_io",
     "wake_loop", "watches_foreign_fds",
 ]
@@ -295,6 +296,56 @@ def threadsafe_result_future(callback: Callable[..., Any]
             if isinstance(cell.cell_contents, concurrent.futures.Future):
                 return cell.cell_contents
     return None
+
+
+class _WaitReportingCondition(threading.Condition):
+    """A future's condition that reports each blocking ``wait`` (``result``, ``exception``)."""
+
+    def __init__(self, report: Callable[[int], None]) -> None:
+        super().__init__()
+        self._report = report
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None and timeout <= 0:  # a poll, never a wait
+            return super().wait(timeout)
+        self._report(+1)
+        try:
+            return super().wait(timeout)
+        finally:
+            self._report(-1)
+
+
+class _WaitReportingWaiters(list[Any]):
+    """A future's waiter list that reports ``concurrent.futures.wait``/``as_completed``.
+
+    Both install a waiter on every future just before blocking on it, and remove it
+    when they stop waiting.
+    """
+
+    def __init__(self, report: Callable[[int], None]) -> None:
+        super().__init__()
+        self._report = report
+
+    def append(self, waiter: Any) -> None:
+        super().append(waiter)
+        self._report(+1)
+
+    def remove(self, waiter: Any) -> None:
+        super().remove(waiter)
+        self._report(-1)
+
+
+def report_blocking_waits(future: concurrent.futures.Future[Any],
+                          report: Callable[[int], None]) -> None:
+    """Call ``report(+1)`` when a thread starts blocking on ``future``, ``report(-1)`` after.
+
+    Only for a future no other thread has seen yet: its condition and waiter list are
+    replaced. Polls (``result(timeout=0)``) are not reported: the thread that polls is
+    still working.
+    """
+    private = cast(Any, future)
+    private._condition = _WaitReportingCondition(report)
+    private._waiters = _WaitReportingWaiters(report)
 
 
 def unbind_from_loop(value: object) -> bool:

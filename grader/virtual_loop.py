@@ -355,21 +355,23 @@ class VirtualClockLoop(internals.SteppedLoop):
 
     def call_soon_threadsafe(self, callback: Callable[[*_Ts], object], *args: *_Ts,
                              context: contextvars.Context | None = None) -> asyncio.Handle:
-        # Noted before the loop wakes: otherwise the loop may see the job as busy with
-        # real work, and wait in real time for a sleep it should jump over.
+        # Before the callback is queued: no other thread has seen its future yet.
         self._note_coroutine_from_job(callback)
         return super().call_soon_threadsafe(callback, *args, context=context)
 
     def _note_coroutine_from_job(self, callback: Callable[..., Any]) -> None:
-        """An executor job handing a coroutine to this loop now waits for the loop.
+        """An executor job blocked on a coroutine it handed to this loop waits for the loop.
 
         ``asyncio.run_coroutine_threadsafe`` schedules its callback with
         ``call_soon_threadsafe`` and returns a future the job usually waits on with
-        ``.result()``. Counted as real work, such a job would hold the clock while the
-        coroutine sleeps on it: neither could ever finish. Until that future is done the
-        job counts as waiting, like a job asleep on the virtual clock. (Real work the job
-        does before it starts waiting is then not waited for: a small price against a
-        certain hang.)
+        ``.result()``. Counted as real work while it blocks there, the job would hold
+        the clock while the coroutine sleeps on it: neither could ever finish. So while
+        a thread blocks on that future (``result``, ``exception``,
+        ``concurrent.futures.wait``, ``as_completed``) and it is not done, the job counts
+        as waiting, like a job asleep on the virtual clock. Between handing the coroutine
+        over and blocking, and from the answer on, the job works and holds the clock: a
+        job that only polls (``result(timeout=0)``) sees the coroutine as far as the
+        clock had got when it handed it over.
         """
         running = current_job()
         if running is None or running[0] is not self:
@@ -378,14 +380,28 @@ class VirtualClockLoop(internals.SteppedLoop):
         if future is None:
             return
         job = running[1]
-        with self._lock:
-            job.awaiting_loop += 1
+        blocked = 0  # threads blocking on the future now
+        answered = False
 
-        def answered(_done: concurrent.futures.Future) -> None:
+        def report(change: int) -> None:
+            nonlocal blocked
             with self._lock:
-                job.awaiting_loop -= 1
+                was_waiting = blocked > 0 and not answered
+                blocked += change
+                waiting = blocked > 0 and not answered
+                job.awaiting_loop += waiting - was_waiting
+            if waiting and not was_waiting:
+                internals.wake_loop(self)  # the clock may move now
 
-        future.add_done_callback(answered)
+        def done(_future: concurrent.futures.Future) -> None:
+            nonlocal answered
+            with self._lock:
+                if blocked > 0 and not answered:
+                    job.awaiting_loop -= 1
+                answered = True
+
+        internals.report_blocking_waits(future, report)
+        future.add_done_callback(done)
 
     def _forget_job(self, job: _Job) -> None:
         with self._lock:

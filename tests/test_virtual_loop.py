@@ -442,6 +442,55 @@ async def test_a_job_waiting_on_run_coroutine_threadsafe_lets_the_clock_jump() -
 
 
 @pytest.mark.asyncio
+async def test_a_job_that_polls_the_coroutine_is_still_working() -> None:
+    """Until the job blocks on the answer, its real work holds the clock (CPython's own
+    test_run_coroutine_threadsafe_with_timeout failed under load before)."""
+    loop = asyncio.get_running_loop()
+
+    async def add(a: int, b: int) -> int:
+        await asyncio.sleep(0.05)
+        return a + b
+
+    def job() -> str:
+        future = asyncio.run_coroutine_threadsafe(add(1, 2), loop)
+        burn(0.05)  # a slow thread: the loop must not jump past the sleep meanwhile
+        try:
+            return f"answered {future.result(timeout=0)}"
+        except concurrent.futures.TimeoutError:
+            return "not yet"
+        finally:
+            future.cancel()
+
+    assert await loop.run_in_executor(None, job) == "not yet"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("how", ["wait", "as_completed", "exception"])
+async def test_every_blocking_wait_on_the_answer_lets_the_clock_jump(how: str) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def add(a: int, b: int) -> int:
+        await asyncio.sleep(5.0)
+        return a + b
+
+    def job() -> int:
+        future = asyncio.run_coroutine_threadsafe(add(1, 2), loop)
+        if how == "wait":
+            concurrent.futures.wait([future], timeout=30)
+        elif how == "as_completed":
+            next(concurrent.futures.as_completed([future], timeout=30))
+        else:
+            assert future.exception(timeout=30) is None
+        return future.result(timeout=0)
+
+    start = loop_now()
+    started_real = time.perf_counter()
+    assert await loop.run_in_executor(None, job) == 3
+    assert loop_now() - start == pytest.approx(5.0)
+    assert time.perf_counter() - started_real < 5.0
+
+
+@pytest.mark.asyncio
 async def test_once_answered_the_job_holds_the_clock_again() -> None:
     loop = asyncio.get_running_loop()
     timer_fired_at: list[float] = []
