@@ -193,26 +193,32 @@ def test_kill_9_mid_run_loses_no_committed_row(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
-    # Enough students that the Ctrl-C after the first recorded row lands mid-run.
-    names = [f"s{i:02d}" for i in range(40)]
-    subs = _class(tmp_path / "subs", {n: _own(SOLUTION, n) for n in names})
+    # One worker grades in name order: s0 is recorded, then s1 holds the only worker
+    # until its time limit (its import never returns), so the Ctrl-C sent once s0's row
+    # exists always lands mid-run, however slowly this test gets to send it.
+    hangs = SOLUTION + b"\nimport time\ntime.sleep(3600)\n"
+    subs = _class(tmp_path / "subs", {"s0": _own(SOLUTION, "s0"), "s1": _own(hangs, "s1"),
+                                      "s2": _own(SOLUTION, "s2")})
     out = tmp_path / "results"
     command = _cli("bulk", str(subs), "--out", str(out), "--exercises", "03", "--workers", "1")
     process = subprocess.Popen(command, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_rows(out / GRADEBOOK_NAME, 1, process)
+        rows = _wait_for_rows(out / GRADEBOOK_NAME, 1, process)
         process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
         process.wait()
 
-    assert process.returncode == 130
+    assert [row[0] for row in rows] == ["s0"]
+    assert process.returncode == 130, stdout + stderr
     assert "Interrupted" in stdout and "Resume with" in stdout
     assert f"\n  grade bulk {subs} --out {out} --exercises 03\n" in stdout
     with Gradebook(out / GRADEBOOK_NAME) as book:
         assert book.runs()[-1]["status"] == "interrupted"
+    # The running grading finished and was recorded; the queued one was never started.
+    assert sorted(row[0] for row in _recorded_rows(out / GRADEBOOK_NAME)) == ["s0", "s1"]
 
 
 def _fake_result(exercise: Exercise, path: Path) -> GradeResult:
