@@ -79,7 +79,7 @@ LAYOUTS = {"course folder": 0.60, "zipped course layout": 0.25, "flat folder": 0
 class Pools:
     """Source files per kind for one exercise."""
 
-    exercise: object  # grader.course.Exercise
+    exercise: object  # grader.course.course.Exercise
     correct: list[bytes] = field(default_factory=list)
     wrong: list[bytes] = field(default_factory=list)
     blocking: list[bytes] = field(default_factory=list)
@@ -131,8 +131,8 @@ def _blocking_solution(solution: bytes, stub: str) -> bytes | None:
 
 
 def discover(course: object, wanted: list[str]) -> list[Pools]:
+    from grader.course.variants import load_variants
     from grader.errors import GraderError
-    from grader.variants import load_variants
 
     chosen = [course.resolve(n) for n in wanted] if wanted else list(course.exercises)
     pools = []
@@ -240,8 +240,9 @@ def realtime_child(suite: Path, student: Path, module_name: str) -> None:
 
     import pytest
 
-    from grader import plugin, simulation
-    from grader.virtual_loop import VirtualClockLoop
+    from grader.child import plugin
+    from grader.engine import simulation
+    from grader.engine.virtual_loop import VirtualClockLoop
 
     class WallClockLoop(VirtualClockLoop):
         def __init__(self, **kwargs: object) -> None:
@@ -277,7 +278,7 @@ def realtime_child(suite: Path, student: Path, module_name: str) -> None:
 
 def realtime_sample(pool: Pools) -> dict[str, object] | None:
     """Grade the exercise's solution virtually and for real; both wall times."""
-    from grader.runner import grade_file
+    from grader.supervision.runner import grade_file
 
     exercise = pool.exercise
     with tempfile.TemporaryDirectory() as tmp:
@@ -486,7 +487,7 @@ def main() -> None:
 
     from grader.bulk.gradebook import Gradebook
     from grader.bulk.run import GRADEBOOK_NAME
-    from grader.course import Course
+    from grader.course.course import Course
 
     course = Course(REPO)
     pools = discover(course, [n for n in args.exercises.split(",") if n])

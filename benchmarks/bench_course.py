@@ -15,8 +15,8 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from grader.course import find_course
-from grader.runner import grade_file
+from grader.course.course import find_course
+from grader.supervision.runner import grade_file
 
 
 def main() -> None:

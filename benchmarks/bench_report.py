@@ -36,13 +36,13 @@ from grader.bulk.classbook import ClassResults, ExerciseInfo, ExerciseOutcome, S
 from grader.bulk.exports import write_grades_csv, write_results_json  # noqa: E402
 from grader.bulk.gradebook import Gradebook, GradingKey  # noqa: E402
 from grader.bulk.student_reports import write_student_reports  # noqa: E402
-from grader.course import Course  # noqa: E402
-from grader.feedback import Feedback  # noqa: E402
-from grader.progress import build_progress  # noqa: E402
-from grader.progress_store import Attempt, AttemptScore  # noqa: E402
-from grader.report_html import render_report  # noqa: E402
-from grader.results import CheckResult, GradeResult  # noqa: E402
-from grader.timeline_svg import timeline_summary, timeline_svg  # noqa: E402
+from grader.course.course import Course  # noqa: E402
+from grader.engine.feedback import Feedback  # noqa: E402
+from grader.render.report_html import render_report  # noqa: E402
+from grader.render.timeline_svg import timeline_summary, timeline_svg  # noqa: E402
+from grader.state.progress import build_progress  # noqa: E402
+from grader.state.progress_store import Attempt, AttemptScore  # noqa: E402
+from grader.supervision.results import CheckResult, GradeResult  # noqa: E402
 
 
 def staircase(operations: int) -> dict:

@@ -37,8 +37,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.course import Course
-from grader.results import GradeResult
+from grader.course.course import Course
+from grader.supervision.results import GradeResult
 from grader.watch import warm_grading, watch_exercise
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,6 +9,8 @@ limit, which does not depend on machine load.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 __all__ = [
     "AFTER_TROUBLE_CPU_LIMIT",
     "AFTER_TROUBLE_TIME_LIMIT",
@@ -17,6 +19,7 @@ __all__ = [
     "DEFAULT_TIME_LIMIT",
     "OUTPUT_TAIL",
     "CpuLimitExceeded",
+    "Limits",
     "cpu_limit_for",
 ]
 
@@ -56,3 +59,17 @@ def cpu_limit_for(cpu_limit: float, time_limit: float) -> float:
 class CpuLimitExceeded(BaseException):
     """Raised in a check that used more CPU than its limit (a BaseException, so a
     student's ``except Exception`` cannot swallow it)."""
+
+
+_MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one grading child (rlimits, and the sandbox's cgroup)."""
+
+    address_space: int = 4096 * _MiB  # threads reserve stack address space; keep roomy
+    file_size: int = 16 * _MiB  # caps captured output and anything the child writes
+    open_files: int = 256
+    cpu_seconds: int = 60
+    processes: int = 64

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from grader.course import Course, Exercise, course_line, find_course
+from grader.course.course import Course, Exercise, course_line, find_course
 from grader.errors import GraderError
 from grader.platform_check import check_platform
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from grader.progress import CourseProgress
-    from grader.progress_store import ProgressStore
+    from grader.state.progress import CourseProgress
+    from grader.state.progress_store import ProgressStore
 
 __all__ = ["main"]
 
@@ -110,8 +110,8 @@ _db_option = click.option(
 
 def _open_progress(course: Course, db: Path | None, *, create: bool = True) -> ProgressStore:
     """Open the student's progress record, snapshotting pristine stubs on first use."""
-    from grader.progress_store import ProgressStore, progress_db_path
-    from grader.stub_snapshots import ensure_snapshots
+    from grader.state.progress_store import ProgressStore, progress_db_path
+    from grader.state.stub_snapshots import ensure_snapshots
 
     path = progress_db_path(course.root, db)
     ensure_snapshots(course, path.parent)
@@ -119,14 +119,14 @@ def _open_progress(course: Course, db: Path | None, *, create: bool = True) -> P
 
 
 def _course_progress(course: Course, store: ProgressStore) -> CourseProgress:
-    from grader.progress import build_progress
+    from grader.state.progress import build_progress
 
     return build_progress(course, store.scores(), store.hints_seen())
 
 
 def _exercise(course: Course, typed: str) -> Exercise:
     """The exercise a name or a path (tab-completed module or folder) names."""
-    from grader.exercise_args import exercise_from_argument
+    from grader.course.exercise_args import exercise_from_argument
 
     return exercise_from_argument(course, typed)
 
@@ -202,8 +202,8 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
     Every grading of your exercise file (and of a --file, tagged with its path) is added
     to your progress record; gradings of the reference solution are not.
     """
-    from grader.feedback_detail import with_detail
-    from grader.runner import grade_file
+    from grader.render.feedback_detail import with_detail
+    from grader.supervision.runner import grade_file
 
     if solution and file_:
         raise click.UsageError("Use either --solution or --file, not both.")
@@ -234,7 +234,7 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
         if as_json:
             click.echo(json.dumps(result.to_dict(), indent=2))
         else:
-            from grader.terminal import make_console, print_grade
+            from grader.render.terminal import make_console, print_grade
 
             console = make_console()
             print_grade(console, result, graded_file=shown,
@@ -259,7 +259,7 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
         status = 2
     with _reader_may_stop():
         if console is not None and result.all_passed and file_ is None:
-            from grader.terminal import print_completion
+            from grader.render.terminal import print_completion
 
             print_completion(console, upcoming, course_done=course_done)
         if result.all_passed and file_ is None:
@@ -270,15 +270,15 @@ def check_command(exercise: str, solution: bool, file_: Path | None, as_json: bo
 
 
 def _snapshot_stubs(course: Course, db: Path | None) -> None:
-    from grader.progress_store import progress_db_path
-    from grader.stub_snapshots import ensure_snapshots
+    from grader.state.progress_store import progress_db_path
+    from grader.state.stub_snapshots import ensure_snapshots
 
     ensure_snapshots(course, progress_db_path(course.root, db).parent)
 
 
 def _unlock_solution(course: Course, exercise: Exercise) -> None:
     """In a release made with --unlock-solutions, show the solution once the stub passes."""
-    from grader.solution_lock import unlock_solution
+    from grader.course.solution_lock import unlock_solution
 
     unlocked = unlock_solution(exercise, course.root)
     if unlocked is not None:
@@ -292,8 +292,8 @@ def list_command(db: Path | None) -> None:
     """List every exercise with its title, concepts and your status."""
     from rich.table import Table
 
-    from grader.overview import status_text
-    from grader.terminal import make_console
+    from grader.render.overview import status_text
+    from grader.render.terminal import make_console
 
     course = _course()
     with _open_progress(course, db, create=False) as store:
@@ -315,8 +315,8 @@ def list_command(db: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the overview as JSON.")
 def progress_command(db: Path | None, as_json: bool) -> None:
     """Show your progress: exercises done, best scores, concepts, what to do next."""
-    from grader.overview import print_overview
-    from grader.terminal import make_console
+    from grader.render.overview import print_overview
+    from grader.render.terminal import make_console
 
     course = _course()
     with _open_progress(course, db, create=False) as store:
@@ -345,8 +345,8 @@ def _display_path(path: Path) -> str:
 def hint_command(exercise: str | None, show_all: bool, yes: bool, db: Path | None) -> None:
     """Show the next hint for EXERCISE (default: your current one); it remembers which
     you have seen. Hints read after an exercise passes are not counted."""
-    from grader.hints import print_hints, reveal_hints
-    from grader.terminal import make_console
+    from grader.render.terminal import make_console
+    from grader.state.hints import print_hints, reveal_hints
 
     course = _course()
     target = _exercise_or_current(course, exercise, db, "hint")
@@ -373,7 +373,7 @@ def hint_command(exercise: str | None, show_all: bool, yes: bool, db: Path | Non
 @_feedback_option
 def watch_command(exercise: str | None, db: Path | None, feedback: str | None) -> None:
     """Re-grade EXERCISE every time you save it; when it passes, move on. Ctrl-C to stop."""
-    from grader.terminal import make_console
+    from grader.render.terminal import make_console
     from grader.watch import run_watch
 
     course = _course()
@@ -389,9 +389,9 @@ def watch_command(exercise: str | None, db: Path | None, feedback: str | None) -
 def reset_command(exercise: str | None, db: Path | None) -> None:
     """Put EXERCISE's original file back (default: your current exercise's); your
     version is kept as a backup."""
-    from grader.progress_store import progress_db_path
-    from grader.reset import reset_exercise
-    from grader.stub_snapshots import ensure_snapshots
+    from grader.state.progress_store import progress_db_path
+    from grader.state.reset import reset_exercise
+    from grader.state.stub_snapshots import ensure_snapshots
 
     course = _course()
     target = _exercise_or_current(course, exercise, db, "reset")
@@ -414,7 +414,7 @@ def reset_command(exercise: str | None, db: Path | None) -> None:
 @_db_option
 def report_command(out: Path | None, open_: bool, db: Path | None) -> None:
     """Write your progress as one HTML page, with timelines of your timing checks."""
-    from grader.report_html import render_report, write_report
+    from grader.render.report_html import render_report, write_report
 
     course = _course()
     with _open_progress(course, db, create=False) as store:
@@ -445,11 +445,12 @@ def verify_command(exercises: tuple[str, ...], workers: int | None) -> None:
 
     from rich.table import Table
 
-    from grader.terminal import make_console
-    from grader.verify import verify_course
+    from grader.render.terminal import make_console
 
     course = _course()
-    _instructor_only(course, "verify")
+    _instructor_only(course, "verify")  # before importing what a release leaves out
+    from grader.verify import verify_course
+
     chosen = [course.resolve(e) for e in exercises] if exercises else list(course.exercises)
     started = time.perf_counter()
     reports = verify_course(chosen, workers=workers)
@@ -514,7 +515,7 @@ def bulk_command(submissions: Path, out: Path, exercises: str, workers: int | No
 
     from grader.bulk.progress import BulkProgress, print_outcome
     from grader.bulk.run import require_sandbox, resume_command, run_bulk
-    from grader.terminal import make_console
+    from grader.render.terminal import make_console
 
     if cluster is not None:
         from grader.bulk.cluster import parse_cluster, require_dask
@@ -576,8 +577,8 @@ def bulk_merge_command(shards: tuple[Path, ...], out: Path, submissions: Path | 
     from rich.text import Text
 
     from grader.bulk.shards import merge_shards
-    from grader.sanitize import clean_name
-    from grader.terminal import make_console
+    from grader.render.terminal import make_console
+    from grader.supervision.sanitize import clean_name
 
     merged = merge_shards(course=course, folders=list(shards), out=out,
                           submissions=submissions)
@@ -600,7 +601,7 @@ def _print_notes(console: Console, notes: list[str]) -> None:
     """Roster matches, stray files and LMS import steps, one cleaned line each."""
     from rich.text import Text
 
-    from grader.sanitize import clean_name
+    from grader.supervision.sanitize import clean_name
 
     for note in notes:
         console.print(Text("Note: " + clean_name(note, 2000)))
@@ -620,7 +621,7 @@ def release_command(out: Path, unlock_solutions: bool | None) -> None:
     """
     course = _course()
     _instructor_only(course, "release")
-    from grader.release import release_course
+    from grader.course.release import release_course
 
     outcome = release_course(course, out, unlock_solutions=unlock_solutions)
     click.echo(f"Released {course.info.title!r}: {outcome.exercises} exercises, "
@@ -642,9 +643,9 @@ def release_command(out: Path, unlock_solutions: bool | None) -> None:
 @_db_option
 def submit_command(out: Path | None, with_progress: bool, db: Path | None) -> None:
     """Pack your exercise files into one zip to hand in (the layout grade bulk reads)."""
-    from grader.progress_store import progress_db_path
-    from grader.stub_snapshots import ensure_snapshots
-    from grader.submit import default_zip_name, write_submission
+    from grader.state.progress_store import progress_db_path
+    from grader.state.stub_snapshots import ensure_snapshots
+    from grader.state.submit import default_zip_name, write_submission
 
     course = _course()
     record = progress_db_path(course.root, db)

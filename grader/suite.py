@@ -1,7 +1,7 @@
 """The API hidden suites are written against; everything here is documented and stable.
 
 A hidden test is a plain function taking the ``student`` and ``sim`` fixtures (provided
-by :mod:`grader.plugin`), marked with its task number::
+by :mod:`grader.child.plugin`), marked with its task number::
 
     @pytest.mark.task(1)
     def test_fetches_run_concurrently(student, sim):
@@ -22,9 +22,9 @@ its plain observations (``observed``, or ``judged`` to judge them here first), a
 (``docs/authoring.md``, "Judges").
 """
 
-from grader.blocking import describe_frame, loop_runs_here, student_frame
 from grader.budgets import CpuLimitExceeded
-from grader.expectations import (
+from grader.engine.blocking import describe_frame, loop_runs_here, student_frame
+from grader.engine.expectations import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
     CancelOutcome,
@@ -39,13 +39,13 @@ from grader.expectations import (
     run_and_cancel,
     same_value,
 )
-from grader.fake_io import FakeIO, SourceFailed
-from grader.feedback import CheckFailed, Feedback, fail
-from grader.observation import Ended, observe
-from grader.observed import judged, observed
-from grader.records import FakeIORecord, Repr, SimulationRecord, TaskRecord
-from grader.simulation import Operation, SimulatedTimeout, Simulation, task_label
-from grader.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
+from grader.engine.fake_io import FakeIO, SourceFailed
+from grader.engine.feedback import CheckFailed, Feedback, fail
+from grader.engine.observation import Ended, observe
+from grader.engine.observed import judged, observed
+from grader.engine.records import FakeIORecord, Repr, SimulationRecord, TaskRecord
+from grader.engine.simulation import Operation, SimulatedTimeout, Simulation, task_label
+from grader.engine.virtual_loop import SimulationDeadlock, Violation, VirtualClockLoop
 
 __all__ = [
     "WAIT_MISCONCEPTION",

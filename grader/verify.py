@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import Exercise
+from grader.course.course import Exercise
+from grader.course.variants import Variant, load_variants
 from grader.errors import GraderError
-from grader.results import GradeResult
-from grader.runner import grade_file
-from grader.sandbox import shared_cells
-from grader.variants import Variant, load_variants
+from grader.supervision.results import GradeResult
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import shared_cells
 
 __all__ = ["ExerciseReport", "Grading", "plan_verification", "verify_course", "verify_exercise"]
 

@@ -9,9 +9,9 @@ Decisions:
   and rename within milliseconds) and yields once the folder has been quiet for
   ``STEP_MS``; a save made while a grading runs triggers one more grading afterwards.
 - **Warm grading**: a watch grades dozens of times, so it keeps one warm sandbox for
-  all of them (:func:`warm_grading`: :func:`grader.sandbox.shared_cells` with the
+  all of them (:func:`warm_grading`: :func:`grader.supervision.sandbox.shared_cells` with the
   owner ``"watch"``) and forks each grading from its PID 1; the judges' suites load
-  once per process (:mod:`grader.judging`). Same sandbox, same limits, same verdicts
+  once per process (:mod:`grader.supervision.judging`). Same sandbox, same limits, same verdicts
   as ``grade exercise-03``, without paying bubblewrap, Python and pytest start-up on
   every save (``benchmarks/bench_watch.py``).
 - **A try per distinct content**: a save whose bytes hash to what was last graded is
@@ -49,13 +49,13 @@ import watchfiles
 from rich.console import Console
 from rich.text import Text
 
-from grader.course import Exercise
+from grader.course.course import Exercise
 from grader.errors import GraderError
-from grader.results import GradeResult
+from grader.supervision.results import GradeResult
 
 if TYPE_CHECKING:
-    from grader.course import Course
-    from grader.progress_store import Attempt, ProgressStore
+    from grader.course.course import Course
+    from grader.state.progress_store import Attempt, ProgressStore
 
 __all__ = ["DEBOUNCE_MS", "STEP_MS", "WATCH_OWNER", "Commands", "content_hash",
            "pick_next", "run_watch", "status_line", "unchanged_since", "warm_grading",
@@ -240,7 +240,7 @@ class _Session:
 
     def show(self, result: GradeResult, *, already_recorded: bool) -> None:
         """The grade first, then what takes the record's time: the student reads sooner."""
-        from grader.terminal import print_grade
+        from grader.render.terminal import print_grade
 
         console = self.console
         console.clear()
@@ -347,8 +347,8 @@ def _follow(session: _Session, stop: threading.Event, commands: Commands) -> Exe
 @contextlib.contextmanager
 def warm_grading() -> Iterator[Grade]:
     """``grade_file`` with one warm sandbox kept for the whole watch (see the module doc)."""
-    from grader.runner import grade_file
-    from grader.sandbox import shared_cells
+    from grader.supervision.runner import grade_file
+    from grader.supervision.sandbox import shared_cells
 
     with shared_cells(keep=1):
         yield functools.partial(grade_file, owner=WATCH_OWNER)
@@ -359,11 +359,11 @@ def run_watch(course: Course, exercise: Exercise, *, console: Console,
               grade: Grade | None = None, commands: Commands | None = None) -> int:
     """``grade watch``: watch ``exercise`` with the progress record, moving on when done.
 
-    ``detail`` is the feedback detail (:mod:`grader.feedback_detail`); ``grade`` and
+    ``detail`` is the feedback detail (:mod:`grader.render.feedback_detail`); ``grade`` and
     ``commands`` default to the warm grader and the terminal's keys.
     """
-    from grader.feedback_detail import with_detail
-    from grader.progress import build_progress
+    from grader.render.feedback_detail import with_detail
+    from grader.state.progress import build_progress
 
     with open_store():  # fail now, not after the first save, if it's broken
         pass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.course import Course, Exercise
-from grader.virtual_loop import VirtualClockLoop
+from grader.course.course import Course, Exercise
+from grader.engine.virtual_loop import VirtualClockLoop
 from helpers import REPO
 from helpers.gradings import CourseGradings
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from grader.course import Exercise
-from grader.runner import grade_file
-from grader.sandbox import shared_cells
-from grader.screen import screen_source
+from grader.course.course import Exercise
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import shared_cells
+from grader.supervision.screen import screen_source
 from helpers import FIXTURES, REPO
 
 ATTACKS = FIXTURES / "attacks"
@@ -116,20 +116,20 @@ def test_a_replacement_without_a_reference_to_the_original_is_caught() -> None:
     """The original may be freed once replaced; its id must not vouch for the impostor."""
     import gc
 
-    import grader.plugin
-    from grader.integrity import Watchlist
+    import grader.child.plugin
+    from grader.child.integrity import Watchlist
 
     watch = Watchlist()
-    original = grader.plugin._record_for
+    original = grader.child.plugin._record_for
     try:
         def impostor(item, phases):  # type: ignore[no-untyped-def]
             return {}
 
-        grader.plugin._record_for = impostor
+        grader.child.plugin._record_for = impostor
         gc.collect()
-        assert "grader.plugin._record_for" in watch.changed()
+        assert "grader.child.plugin._record_for" in watch.changed()
     finally:
-        grader.plugin._record_for = original
+        grader.child.plugin._record_for = original
     assert watch.changed() == []
 
 

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from grader.simulation import Simulation
+from grader.engine.simulation import Simulation
 
 STUDENT = '''
 import asyncio
@@ -138,7 +138,7 @@ def test_a_timed_wait_nobody_can_end_costs_its_timeout(student) -> None:
     script = f"""
 import importlib.util, sys, time
 from pathlib import Path
-from grader.simulation import Simulation
+from grader.engine.simulation import Simulation
 spec = importlib.util.spec_from_file_location("waits", {student.__file__!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -161,8 +161,8 @@ def test_a_notify_as_a_slice_ends_is_never_lost(monkeypatch: pytest.MonkeyPatch)
     import random
     import threading
 
-    from grader import blocking
-    from grader.virtual_loop import VirtualClockLoop
+    from grader.engine import blocking
+    from grader.engine.virtual_loop import VirtualClockLoop
 
     monkeypatch.setattr(blocking, "WAIT_SLICE", 0.0002)  # many slice ends to race
     loop = VirtualClockLoop()

@@ -11,10 +11,10 @@ from grader.bulk.class_report import NOT_WRITTEN, render_class_report, summarize
 from grader.bulk.classbook import ClassResults, ExerciseInfo, ExerciseOutcome, StudentRecord
 from grader.bulk.exports import grades_csv, write_grades_csv, write_results_json
 from grader.bulk.student_reports import report_file_names, write_student_reports
-from grader.course import Exercise
-from grader.feedback import Feedback
-from grader.metadata import Check
-from grader.results import CheckResult, GradeResult
+from grader.course.course import Exercise
+from grader.course.metadata import Check
+from grader.engine.feedback import Feedback
+from grader.supervision.results import CheckResult, GradeResult
 
 CHECKS = (Check("order", "Results in order", 1, 2), Check("fast", "Runs concurrently", 1, 3))
 EXERCISES = (

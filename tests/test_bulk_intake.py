@@ -24,7 +24,7 @@ from grader.bulk.intake import (
     Submission,
     read_submissions,
 )
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from helpers import FIXTURES, REPO
 
 EX03 = "exercise-03-concurrent-fetch"

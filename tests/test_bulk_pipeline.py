@@ -25,8 +25,8 @@ from grader.bulk.gradebook import Gradebook
 from grader.bulk.progress import print_outcome
 from grader.bulk.run import GRADEBOOK_NAME, resume_command, run_bulk
 from grader.cli import main
-from grader.course import Course, Exercise
-from grader.results import CheckResult, GradeResult
+from grader.course.course import Course, Exercise
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import FIXTURES, REPO
 from helpers.load import cores_busy
 
@@ -345,7 +345,7 @@ def test_a_ctrl_c_after_the_last_grading_waits_for_the_outputs() -> None:
 
 def test_without_a_sandbox_bulk_refuses_unless_told_it_is_unsafe(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import sandbox
+    from grader.supervision import sandbox
 
     monkeypatch.setattr(sandbox, "_problem", ["bubblewrap is not installed"])
     subs = _class(tmp_path / "subs", {"ana": SOLUTION, "ben": STUB})

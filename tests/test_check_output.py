@@ -10,11 +10,17 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.course import Exercise
-from grader.plugin import CheckOutput
-from grader.results import OUTPUT_LIMIT, OUTPUT_LINES, CheckResult, GradeResult, clean_output
-from grader.runner import grade_file
-from grader.terminal import print_grade
+from grader.child.plugin import CheckOutput
+from grader.course.course import Exercise
+from grader.render.terminal import print_grade
+from grader.supervision.results import (
+    OUTPUT_LIMIT,
+    OUTPUT_LINES,
+    CheckResult,
+    GradeResult,
+    clean_output,
+)
+from grader.supervision.runner import grade_file
 
 
 def test_the_child_buffer_keeps_the_start_and_counts_the_rest() -> None:
@@ -135,9 +141,9 @@ def test_the_terminal_shows_output_of_failing_checks_only(printed_result: GradeR
 
 def test_the_record_and_the_report_keep_failing_checks_output(printed_result: GradeResult,
                                                               tmp_path: Path) -> None:
-    from grader.progress import build_progress
-    from grader.progress_store import ProgressStore
-    from grader.report_html import render_report
+    from grader.render.report_html import render_report
+    from grader.state.progress import build_progress
+    from grader.state.progress_store import ProgressStore
     from helpers.progress_samples import copy_course
 
     course = copy_course(tmp_path)

@@ -24,10 +24,10 @@ from grader.bulk.class_report import render_class_report, summarize
 from grader.bulk.run import BulkOutcome, run_bulk
 from grader.bulk.similarity import THRESHOLD, find_copying
 from grader.cli import main
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
+from grader.engine.feedback import Feedback
 from grader.errors import SubmissionsError
-from grader.feedback import Feedback
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import FIXTURES, REPO
 
 EX03 = "exercise-03-concurrent-fetch"

@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from grader.cli import main
-from grader.course import Course, Exercise
-from grader.feedback import Feedback
-from grader.progress_store import DB_ENV, ProgressStore
-from grader.results import CheckResult, GradeResult
-from grader.terminal import print_grade
+from grader.course.course import Course, Exercise
+from grader.engine.feedback import Feedback
+from grader.render.terminal import print_grade
+from grader.state.progress_store import DB_ENV, ProgressStore
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import REPO
 from helpers.progress_samples import tiny_course, tiny_result
 
@@ -49,7 +49,7 @@ def graded(tiny: Course, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
                            if not c.passed else c for c in checks)
         return GradeResult(result.exercise, result.title, str(module), checks, 0.1)
 
-    monkeypatch.setattr("grader.runner.grade_file", grade_file)
+    monkeypatch.setattr("grader.supervision.runner.grade_file", grade_file)
     return state
 
 

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from grader.cli import main
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import MissingFileError
-from grader.progress_store import DB_ENV, ProgressStore
-from grader.results import GradeResult
-from grader.stub_snapshots import pristine_stub, snapshot_path
+from grader.state.progress_store import DB_ENV, ProgressStore
+from grader.state.stub_snapshots import pristine_stub, snapshot_path
+from grader.supervision.results import GradeResult
 from helpers.progress_samples import EX03, copy_course, tiny_course, tiny_result
 
 
@@ -40,7 +40,7 @@ def fake_grading(tiny: Course, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         result = tiny_result(tiny, exercise.short_name, {"runs", "in_order"})
         return GradeResult(result.exercise, result.title, str(module), result.checks, 0.1)
 
-    monkeypatch.setattr("grader.runner.grade_file", grade_file)
+    monkeypatch.setattr("grader.supervision.runner.grade_file", grade_file)
     return calls
 
 

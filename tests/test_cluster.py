@@ -34,8 +34,8 @@ from grader.bulk.cluster_worker import Fingerprint, grader_hash
 from grader.bulk.gradebook import Gradebook, suite_hash
 from grader.bulk.run import GRADEBOOK_NAME, run_bulk
 from grader.cli import main
-from grader.course import Course
-from grader.results import GradeResult
+from grader.course.course import Course
+from grader.supervision.results import GradeResult
 from helpers import FIXTURES, REPO
 
 needs_dask = pytest.mark.skipif(find_spec("distributed") is None,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.course import (
+from grader.course.course import (
     COURSE_ENV,
     Course,
     CourseInfo,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import plugin
+from grader.child import plugin
 
 STUDENT_CODE = """
 def spin(tick, times=2):

@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import pytest
 
-from grader.course import Course
-from grader.results import GradeResult
+from grader.course.course import Course
+from grader.supervision.results import GradeResult
 from helpers.gradings import CourseGradings, grade_all
 from helpers.load import cores_busy
 
+ADDRESS_ORDERED = {
+    "exercise-15-semaphores-locks/bounded_semaphore_as_completed.py":
+        "asyncio.as_completed starts its tasks in the order of a set of coroutines, which "
+        "follows memory addresses; behind a semaphore, that order decides which fetches "
+        "get the first slots. Its verdict is fixed; its timeline is the program's own.",
+}
+"""Programs whose schedule follows memory addresses, by label: their statuses, points
+and feedback are compared, not their timelines. A warm sandbox forks each child from a
+process whose heap has served earlier gradings, so addresses differ between runs."""
 
-def _verdict(result: GradeResult) -> list[tuple]:
+
+def _verdict(result: GradeResult, *, with_timing: bool = True) -> list[tuple]:
     verdicts = []
     for c in result.checks:
+        if not with_timing:
+            verdicts.append((c.name, c.status, c.points, c.feedback))
+            continue
         timeline = _finished(c.timeline)
         elapsed = c.sim_elapsed
         if timeline is not None and not timeline["operations"] and timeline["budget"] is None:
@@ -44,9 +57,13 @@ def _finished(timeline: dict | None) -> dict | None:
 def test_verdicts_identical_idle_and_under_load(course: Course,
                                                 course_gradings: CourseGradings) -> None:
     gradings = [pair for e in course.exercises for pair in course_gradings.of(e)[1]]
-    idle = [_verdict(result) for _grading, result in gradings]
+    timed = [g.label not in ADDRESS_ORDERED for g, _ in gradings]
+    assert sum(not t for t in timed) == len(ADDRESS_ORDERED)  # each still graded here
+    idle = [_verdict(result, with_timing=t) for (_g, result), t in zip(gradings, timed,
+                                                                         strict=True)]
     with cores_busy():
-        busy = [_verdict(r) for r in grade_all([(g.exercise, g.path) for g, _ in gradings])]
+        again = grade_all([(g.exercise, g.path) for g, _ in gradings])
+        busy = [_verdict(r, with_timing=t) for r, t in zip(again, timed, strict=True)]
     differing = [f"{g.exercise.short_name} {g.label}: idle {x} / busy {y}"
                  for (g, _), a, b in zip(gradings, idle, busy, strict=True) if a != b
                  for x, y in zip(a, b, strict=True) if x != y]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
 from helpers import REPO
 from helpers.gradings import CourseGradings
 
@@ -44,8 +44,8 @@ def test_code_that_does_nothing_earns_nothing(course: Course, tmp_path) -> None:
     reward that (checks about such properties declare `requires` in their metadata)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from grader.runner import grade_file
-    from grader.sandbox import shared_cells
+    from grader.supervision.runner import grade_file
+    from grader.supervision.sandbox import shared_cells
 
     jobs = []
     for exercise in course.exercises:

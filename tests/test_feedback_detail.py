@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.course import Course, load_course_info
+from grader.course.course import Course, load_course_info
+from grader.course.release import _release_marker
 from grader.errors import MetadataError
-from grader.feedback_detail import with_detail
-from grader.release import _release_marker
+from grader.render.feedback_detail import with_detail
 from helpers import REPO
 from helpers.progress_samples import EX03, exercise03_result
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
 from helpers import REPO
 
 COURSE = Course(REPO)

@@ -17,10 +17,10 @@ import pytest
 
 import grader
 from grader.bulk.gradebook import SCHEMA_VERSION, Gradebook, GradingKey, suite_hash
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
+from grader.engine.feedback import Feedback
 from grader.errors import GradebookError
-from grader.feedback import Feedback
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import REPO
 
 

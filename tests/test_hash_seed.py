@@ -1,7 +1,7 @@
 """Verdicts never depend on the hash seed of the process that runs ``grade``.
 
 Iterating over a set of strings follows their hashes, which Python salts per process.
-The grading child pins ``PYTHONHASHSEED=0`` (grader/sandbox.py: ``_sandbox_environment``
+The grading child pins ``PYTHONHASHSEED=0`` (grader/supervision/sandbox.py: ``_sandbox_environment``
 for the sandbox, where bubblewrap starts from an empty environment, and
 ``child_environment`` without it), so a submission whose output follows a set's order
 gets the same verdict whatever seed the parent was started with.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import sandbox_problem
+from grader.supervision.sandbox import sandbox_problem
 from helpers import REPO
 
 PARENT_SEEDS = ("1", "2", "random")
@@ -38,8 +38,8 @@ def download_as_ready(pool, names):
 GRADE = '''
 import json, sys
 from pathlib import Path
-from grader.course import Course
-from grader.runner import grade_file
+from grader.course.course import Course
+from grader.supervision.runner import grade_file
 result = grade_file(Course(Path(sys.argv[1])).resolve("exercise-12"), Path(sys.argv[2]),
                     sandbox=sys.argv[3])
 print(json.dumps([[c.name, c.status, c.points, c.feedback.what if c.feedback else None]
@@ -75,7 +75,7 @@ def test_a_set_order_submission_gets_one_verdict_whatever_the_parent_s_seed(
 
 
 def test_the_child_environment_pins_the_seed(tmp_path: Path) -> None:
-    from grader.sandbox import _sandbox_environment, child_environment
+    from grader.supervision.sandbox import _sandbox_environment, child_environment
 
     assert child_environment(tmp_path)["PYTHONHASHSEED"] == "0"
     assert _sandbox_environment()["PYTHONHASHSEED"] == "0"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.course import Course
-from grader.hints import choose_next_hint, passing_tasks, print_hints, reveal_hints
-from grader.metadata import Hint
-from grader.progress_store import ProgressStore
+from grader.course.course import Course
+from grader.course.metadata import Hint
+from grader.state.hints import choose_next_hint, passing_tasks, print_hints, reveal_hints
+from grader.state.progress_store import ProgressStore
 from helpers.progress_samples import tiny_course, tiny_result
 
 HINTS = (Hint(1, "t1 a"), Hint(1, "t1 b"), Hint(2, "t2 a"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import grader.plugin  # noqa: F401  (the watch list covers the plugin's hooks)
-from grader.integrity import Watchlist, missing_names
+import grader.child.plugin  # noqa: F401  (the watch list covers the plugin's hooks)
+from grader.child.integrity import Watchlist, missing_names
 
 
 def test_every_watched_name_exists_on_this_python_and_pytest() -> None:

@@ -1,4 +1,5 @@
-"""Observations out of the child, judges in the parent: grader/observed.py, grader/judging.py.
+"""Observations out of the child, judges in the parent (grader/engine/observed.py,
+grader/supervision/judging.py).
 
 The child's side runs in-process here: the exercise 03 suite's test functions are
 called with a real ``Simulation`` and ``StudentModule``, as the plugin would call them.
@@ -15,9 +16,12 @@ from typing import Any
 
 import pytest
 
-from grader.fake_io import FakeIO, SourceFailed
-from grader.feedback import CheckFailed, Feedback
-from grader.judging import (
+from grader.engine.fake_io import FakeIO, SourceFailed
+from grader.engine.feedback import CheckFailed, Feedback
+from grader.engine.observed import MAX_ITEMS, judged, observed
+from grader.engine.simulation import Simulation
+from grader.engine.student import StudentModule, import_student_module
+from grader.supervision.judging import (
     NO_JUDGE,
     FakeIORecord,
     Flagged,
@@ -28,9 +32,6 @@ from grader.judging import (
     confirm,
     decode,
 )
-from grader.observed import MAX_ITEMS, judged, observed
-from grader.simulation import Simulation
-from grader.student import StudentModule, import_student_module
 
 REPO = Path(__file__).resolve().parents[1]
 SLUG = "exercise-03-concurrent-fetch"

@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.sandbox import sandbox_problem
+from grader.supervision.sandbox import sandbox_problem
 from helpers import FIXTURES, REPO
 
 EX03 = "exercise-03-concurrent-fetch"

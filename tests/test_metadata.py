@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.course.metadata import FORMAT_VERSION, load_metadata
 from grader.errors import MetadataError
-from grader.metadata import FORMAT_VERSION, load_metadata
 
 GOOD = """
 format_version = 1
@@ -91,13 +91,13 @@ def test_requires_names_earlier_checks(tmp_path: Path) -> None:
 
 
 def test_screen_policy_is_the_course_default_without_a_table(tmp_path: Path) -> None:
-    from grader.metadata import DEFAULT_SCREEN_POLICY
+    from grader.course.metadata import DEFAULT_SCREEN_POLICY
 
     assert load_metadata(write(tmp_path, GOOD)).screen == DEFAULT_SCREEN_POLICY
 
 
 def test_screen_table_adds_modules_and_capabilities(tmp_path: Path) -> None:
-    from grader.metadata import DEFAULT_ALLOWED_IMPORTS
+    from grader.course.metadata import DEFAULT_ALLOWED_IMPORTS
 
     text = GOOD.replace("[[checks]]", '[screen]\nallow_imports = ["inspect"]\n'
                                       'allow = ["processes"]\n\n[[checks]]', 1)
@@ -127,7 +127,7 @@ def test_bad_screen_field_is_named(tmp_path: Path, table: str, field: str) -> No
 
 
 def test_exercises_widen_the_screen_only_where_they_teach_it(course) -> None:  # type: ignore[no-untyped-def]
-    from grader.metadata import DEFAULT_SCREEN_POLICY
+    from grader.course.metadata import DEFAULT_SCREEN_POLICY
 
     widened = {e.name[:11]: e.meta.screen for e in course.exercises
                if e.meta.screen != DEFAULT_SCREEN_POLICY}

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.course import Course
-from grader.overview import print_overview
-from grader.progress import CourseProgress, build_progress
-from grader.progress_store import ProgressStore
+from grader.course.course import Course
+from grader.render.overview import print_overview
+from grader.state.progress import CourseProgress, build_progress
+from grader.state.progress_store import ProgressStore
 from helpers.progress_samples import tiny_course, tiny_result
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.feedback import Feedback
+from grader.engine.feedback import Feedback
 from grader.platforms import exercism, github, gradescope, prairielearn
 from grader.platforms.base import Run, import_failed
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import REPO
 
 NOTE = "protection not available: sandbox (bubblewrap is not installed)"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
 from grader.platforms import exercism
 from helpers import FIXTURES, REPO
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
 from grader.platforms import github
 from helpers import FIXTURES, REPO
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
-from grader.course import Course
-from grader.feedback import Feedback
+from grader.course.course import Course
+from grader.engine.feedback import Feedback
 from grader.platforms import gradescope
 from grader.platforms.base import Run
 from grader.platforms.markdown import md_escape
 from grader.platforms.session import grade_submission
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import FIXTURES, REPO
 
 WRONG_03 = FIXTURES / "exercises/exercise-03-concurrent-fetch/wrong/sequential_awaits.py"
@@ -99,7 +99,7 @@ def test_the_zip_holds_the_scripts_at_its_root_and_only_the_chosen_suites(upload
         contents = b"".join(archive.read(n) for n in names)
     assert "setup.sh" in names and "run_autograder" in names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    assert "package/pyproject.toml" in names and "package/grader/runner.py" in names
+    assert "package/pyproject.toml" in names and "package/grader/supervision/runner.py" in names
     suites = sorted(n for n in names if "/.meta/" in n)
     assert suites == [
         "course/exercises/exercise-03-concurrent-fetch/.meta/exercise.toml",

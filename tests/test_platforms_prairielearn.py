@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
 from grader.platforms import prairielearn
 from helpers import FIXTURES, REPO
 

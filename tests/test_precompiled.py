@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.precompiled import copy_with_bytecode
+from grader.supervision.precompiled import copy_with_bytecode
 
 
 def import_value(folder: Path) -> str:

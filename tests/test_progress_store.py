@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import progress_store
 from grader.errors import ProgressCorruptError, ProgressStoreError, ProgressTooNewError
-from grader.progress_store import DB_ENV, MIGRATIONS, ProgressStore, progress_db_path
+from grader.state import progress_store
+from grader.state.progress_store import DB_ENV, MIGRATIONS, ProgressStore, progress_db_path
 from helpers.progress_samples import EX03, exercise03_result
 
 TESTS = Path(__file__).resolve().parent
@@ -207,7 +207,7 @@ def test_concurrent_writers_all_land(db: Path) -> None:
     writers, each = 4, 15
     code = f"""
         from pathlib import Path
-        from grader.progress_store import ProgressStore
+        from grader.state.progress_store import ProgressStore
         from helpers.progress_samples import exercise03_result
         result = exercise03_result("sequential")
         for _ in range({each}):
@@ -233,7 +233,7 @@ def test_a_crash_mid_write_leaves_the_previous_state(db: Path) -> None:
     code = f"""
         import os
         from pathlib import Path
-        from grader.progress_store import ProgressStore
+        from grader.state.progress_store import ProgressStore
         from helpers.progress_samples import exercise03_result
         ProgressStore._insert_checks = lambda self, attempt_id, checks: os._exit(3)
         with ProgressStore.open(Path({str(db)!r})) as store:
@@ -251,7 +251,7 @@ def test_a_crash_mid_write_leaves_the_previous_state(db: Path) -> None:
 def test_a_kill_at_any_moment_never_leaves_half_an_attempt(db: Path) -> None:
     code = f"""
         from pathlib import Path
-        from grader.progress_store import ProgressStore
+        from grader.state.progress_store import ProgressStore
         from helpers.progress_samples import exercise03_result
         result = exercise03_result("sequential")
         print("ready", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from grader.course import Course
+from grader.course.course import Course
 from grader.platform_check import NEWEST_TESTED, OLDEST_SUPPORTED
 from helpers import REPO
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course, find_course, load_course_info
+from grader.course.course import Course, find_course, load_course_info
+from grader.course.release import INSTRUCTOR_ONLY, release_course
+from grader.course.solution_lock import lock_solution, unlock_solution
 from grader.errors import GraderError
-from grader.release import INSTRUCTOR_ONLY, release_course
-from grader.solution_lock import lock_solution, unlock_solution
 from helpers import REPO
 
 EX03 = "exercise-03-concurrent-fetch"

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
+from grader.course.course import Course
+from grader.course.metadata import load_metadata
 from grader.errors import MetadataError
-from grader.metadata import load_metadata
-from grader.progress import build_progress
-from grader.progress_store import ProgressStore
-from grader.report_html import render_report
+from grader.render.report_html import render_report
+from grader.state.progress import build_progress
+from grader.state.progress_store import ProgressStore
 from helpers import REPO
 from helpers.progress_samples import EX03, exercise03_result, passing_result
 

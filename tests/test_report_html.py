@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
-from grader.history_svg import HistoryPoint, history_svg
-from grader.progress import build_progress
-from grader.progress_store import Attempt, ProgressStore
-from grader.report_html import render_report, write_report
-from grader.results import GradeResult
-from grader.timeline_svg import nice_step, timeline_summary, timeline_svg
+from grader.course.course import Course
+from grader.render.history_svg import HistoryPoint, history_svg
+from grader.render.report_html import render_report, write_report
+from grader.render.timeline_svg import nice_step, timeline_summary, timeline_svg
+from grader.state.progress import build_progress
+from grader.state.progress_store import Attempt, ProgressStore
+from grader.supervision.results import GradeResult
 from helpers.progress_samples import (
     CONCURRENT,
     SEQUENTIAL,
@@ -159,7 +159,7 @@ def _attempts(*results: tuple[GradeResult, str]) -> list[Attempt]:
 
 
 def _report(course: Course, attempts: list[Attempt], hints=None) -> str:
-    from grader.progress_store import AttemptScore
+    from grader.state.progress_store import AttemptScore
 
     scores = [AttemptScore(a.id, a.exercise, a.graded_at, a.source, a.result.score,
                            a.result.max_score, a.result.all_passed, a.hint_level)

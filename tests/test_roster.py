@@ -11,7 +11,7 @@ from grader.bulk.intake import Submission, read_class
 from grader.bulk.lms import canvas, moodle
 from grader.bulk.lms.columns import ColumnsError, grade_columns, parse_columns
 from grader.bulk.roster import Roster, RosterError, identify, load_roster
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from helpers import FIXTURES, REPO
 
 EX03 = "exercise-03-concurrent-fetch"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Exercise
-from grader.runner import grade_file
+from grader.course.course import Exercise
+from grader.supervision.runner import grade_file
 from helpers import FIXTURES
 
 CASES = sorted(p.name for p in (FIXTURES / "outcomes").iterdir() if p.is_dir())

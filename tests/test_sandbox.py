@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import cell_protocol as protocol
-from grader.course import Exercise
+from grader import protocol
+from grader.course.course import Exercise
 from grader.errors import GraderError
-from grader.runner import grade_file
-from grader.sandbox import Cell, sandbox_problem, shared_cells
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import Cell, sandbox_problem, shared_cells
 from helpers import REPO
 
 needs_sandbox = pytest.mark.skipif(sandbox_problem() is not None,
@@ -180,7 +180,7 @@ def _descendants(pid: int) -> list[int]:
 def test_a_stopped_supervisor_costs_a_bounded_wait(exercise03: Exercise,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Even a supervisor frozen from outside cannot hang the grader."""
-    monkeypatch.setattr("grader.sandbox.ANSWER_PATIENCE", 1.0)
+    monkeypatch.setattr("grader.supervision.sandbox.ANSWER_PATIENCE", 1.0)
     cell = Cell()
     try:
         for pid in _descendants(cell._process.pid):
@@ -188,7 +188,7 @@ def test_a_stopped_supervisor_costs_a_bounded_wait(exercise03: Exercise,
         outcome: list[object] = []
 
         def grade() -> None:
-            import grader.sandbox as sandbox
+            import grader.supervision.sandbox as sandbox
 
             monkeypatch.setattr(sandbox, "_pool", sandbox._CellPool(keep=1))
             sandbox._pool.give_back("frozen", cell)
@@ -210,7 +210,7 @@ def test_a_stopped_supervisor_costs_a_bounded_wait(exercise03: Exercise,
 
 def test_the_result_channel_survives_hostile_lines() -> None:
     """Lines a child could write: deep nesting, garbage, floods; none may crash the parent."""
-    from grader.runner import _Channel
+    from grader.supervision.runner import _Channel
 
     read, write = os.pipe()
     channel = _Channel(read)

@@ -1,4 +1,5 @@
-"""Untrusted text and numbers: what grader.sanitize lets through, and every output after it.
+"""Untrusted text and numbers: what grader.supervision.sanitize lets through, and every
+output after it.
 
 The first part feeds each function the forms an attacker would use; the second builds
 results, terminal output, pictures and the whole set of ``grade bulk`` outputs from a
@@ -27,12 +28,14 @@ from grader.bulk import pipeline
 from grader.bulk.gradebook import Gradebook, GradingKey
 from grader.bulk.progress import print_outcome
 from grader.bulk.run import GRADEBOOK_NAME, run_bulk
-from grader.course import Course, Exercise
-from grader.feedback import Feedback
-from grader.overview import exercise_table
-from grader.progress import CourseProgress, ExerciseProgress
-from grader.results import CheckResult, GradeResult
-from grader.sanitize import (
+from grader.course.course import Course, Exercise
+from grader.engine.feedback import Feedback
+from grader.render.overview import exercise_table
+from grader.render.terminal import print_grade
+from grader.render.timeline_svg import timeline_summary, timeline_svg
+from grader.state.progress import CourseProgress, ExerciseProgress
+from grader.supervision.results import CheckResult, GradeResult
+from grader.supervision.sanitize import (
     LABEL_LIMIT,
     NAME_LIMIT,
     OPERATIONS_LIMIT,
@@ -43,8 +46,6 @@ from grader.sanitize import (
     clean_timeline,
     spreadsheet_cell,
 )
-from grader.terminal import print_grade
-from grader.timeline_svg import timeline_summary, timeline_svg
 
 # Every control character but newline and tab, C1 included: none may reach an output.
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -226,7 +227,7 @@ SEPARATED = ["alice;=1+1", "bob; =cmd|' /C calc'!A0", "carl,-2+3", "dan\t@SUM(1)
 
 
 def _spreadsheet_would_evaluate(cell: str) -> bool:
-    """How a spreadsheet decides, independently of grader.sanitize: a formula start
+    """How a spreadsheet decides, independently of grader.supervision.sanitize: a formula start
     after leading blanks, or a leading tab / CR, unless the cell is a plain number."""
     if cell[:1] in ("\t", "\r"):
         return True

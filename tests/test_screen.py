@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course, Exercise
-from grader.metadata import DEFAULT_SCREEN_POLICY, ScreenPolicy
-from grader.screen import Finding, _grader_loop_names, screen_source
+from grader.course.course import Course, Exercise
+from grader.course.metadata import DEFAULT_SCREEN_POLICY, ScreenPolicy
+from grader.supervision.screen import Finding, _grader_loop_names, screen_source
 from helpers import FIXTURES, REPO
 
 COURSE = Course(REPO)
@@ -77,7 +77,7 @@ HOSTILE = {
     "resource": "import resource  # <-",
     "builtins_module": "import builtins  # <-",
     "codecs": "import codecs  # <-",
-    "sys_modules": "import sys\nsys.modules['grader.plugin'] = None  # <-",
+    "sys_modules": "import sys\nsys.modules['grader.child.plugin'] = None  # <-",
     "multiprocessing_manager": "from multiprocessing import Manager  # <-",
     "utf7_cookie": "# -*- coding: utf-7 -*-  # <-\nx = 1",
     # builtins that run text, read namespaces, open files

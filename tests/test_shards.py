@@ -22,9 +22,9 @@ from grader.bulk import pipeline
 from grader.bulk.run import GRADEBOOK_NAME, run_bulk
 from grader.bulk.shards import MANIFEST_NAME, merge_shards, parse_shard, read_manifest, shard_of
 from grader.cli import main
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import SubmissionsError
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import REPO
 
 EX03 = "exercise-03-concurrent-fetch"

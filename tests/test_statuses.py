@@ -1,6 +1,7 @@
 """A check held back by a ``requires`` chain is "not counted yet", never "failed".
 
-Stored as ``blocked`` (grader/results.py ``STATUSES``), it earns nothing, says which check
+Stored as ``blocked`` (grader/supervision/results.py ``STATUSES``), it earns nothing, says
+which check
 to fix first, and reads "not counted yet" wherever a person sees it: the terminal, the
 ``label`` of ``--json`` and ``results.json``, the HTML report, the progress record.
 """
@@ -15,12 +16,12 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from grader.course import Course
-from grader.feedback import Feedback
-from grader.metadata import Check
-from grader.results import STATUSES, CheckResult, GradeResult
-from grader.runner import _apply_requirements, grade_file
-from grader.terminal import print_grade
+from grader.course.course import Course
+from grader.course.metadata import Check
+from grader.engine.feedback import Feedback
+from grader.render.terminal import print_grade
+from grader.supervision.results import STATUSES, CheckResult, GradeResult
+from grader.supervision.runner import _apply_requirements, grade_file
 
 NEEDS_FIX = Feedback("open_dashboard returned None.", misconception="A coroutine must return.",
                      next_step="Return the report and the steps.")
@@ -91,9 +92,9 @@ def test_the_terminal_says_not_counted_yet() -> None:
 
 
 def test_the_html_report_says_not_counted_yet(tmp_path: Path) -> None:
-    from grader.progress import build_progress
-    from grader.progress_store import AttemptScore, ProgressStore
-    from grader.report_html import render_report
+    from grader.render.report_html import render_report
+    from grader.state.progress import build_progress
+    from grader.state.progress_store import AttemptScore, ProgressStore
     from helpers.progress_samples import copy_course
 
     course = copy_course(tmp_path)
@@ -135,7 +136,7 @@ def test_a_real_grading_holds_back_a_check_whose_requirement_fails(
 
 @pytest.mark.parametrize("status", sorted(STATUSES))
 def test_every_status_has_a_mark_in_the_terminal_and_the_report(status: str) -> None:
-    from grader.report_html import CHECK_MARKS
-    from grader.terminal import MARKS
+    from grader.render.report_html import CHECK_MARKS
+    from grader.render.terminal import MARKS
 
     assert status in MARKS and status in CHECK_MARKS

@@ -1,7 +1,7 @@
 """What a student's ``pytest`` checks: the course is complete and grading works here.
 
 A student release (``grade release``) ships this file as its only test
-(grader/release.py), so the README's ``pip install -e ".[test]" && pytest`` runs real
+(grader/course/release.py), so the README's ``pip install -e ".[test]" && pytest`` runs real
 checks in a student's copy too. The instructor's copy runs it with the rest. So it
 needs nothing a release leaves out (no solutions, no fixtures, no ``helpers``), and
 never grades the student's own files: a student who solved everything must still see
@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.course import Course, find_course
-from grader.progress_store import progress_db_path
-from grader.runner import grade_file
-from grader.stub_snapshots import pristine_stub
+from grader.course.course import Course, find_course
+from grader.state.progress_store import progress_db_path
+from grader.state.stub_snapshots import pristine_stub
+from grader.supervision.runner import grade_file
 
 COURSE = find_course(explicit=Path(__file__).resolve().parents[1])
 

@@ -15,9 +15,9 @@ from grader.bulk.student_reports import (
     render_student_page,
     write_student_reports,
 )
-from grader.feedback import Feedback
-from grader.metadata import Check
-from grader.results import CheckResult, GradeResult
+from grader.course.metadata import Check
+from grader.engine.feedback import Feedback
+from grader.supervision.results import CheckResult, GradeResult
 
 CHECKS = (Check("order", "Results in order", 1, 2), Check("fast", "Runs concurrently", 1, 3))
 E3 = ExerciseInfo("exercise-03-fetch", "exercise-03", "Fetch", "fetcher.py", 5, CHECKS, "h3")

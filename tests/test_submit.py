@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from grader.bulk.intake import read_submissions
 from grader.cli import main
-from grader.course import Course
+from grader.course.course import Course
 from grader.errors import GraderError, MissingFileError
-from grader.stub_snapshots import ensure_snapshots
-from grader.submit import default_zip_name, write_submission
+from grader.state.stub_snapshots import ensure_snapshots
+from grader.state.submit import default_zip_name, write_submission
 from helpers import REPO
 
 EX03 = "exercise-03-concurrent-fetch"

@@ -7,10 +7,10 @@ import re
 
 from rich.console import Console
 
-from grader.feedback import Feedback
-from grader.results import CheckResult, GradeResult
-from grader.terminal import print_grade
-from grader.terminal_timeline import ROWS_SHOWN, timeline_text
+from grader.engine.feedback import Feedback
+from grader.render.terminal import print_grade
+from grader.render.terminal_timeline import ROWS_SHOWN, timeline_text
+from grader.supervision.results import CheckResult, GradeResult
 
 SEQUENTIAL = {
     "operations": [

@@ -5,7 +5,7 @@ errors. Its cache is the repository's ``.mypy_cache`` (mypy writes a ``.gitignor
 into it), so a warm run takes seconds; a cold one takes up to a minute.
 
 The virtual clock needs private parts of asyncio, ``concurrent.futures`` and
-``threading``; grader/asyncio_internals.py is the one module that may name them, so
+``threading``; grader/engine/asyncio_internals.py is the one module that may name them, so
 a change in a new Python shows up there alone.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from helpers import REPO
 
-ADAPTER = REPO / "grader" / "asyncio_internals.py"
+ADAPTER = REPO / "grader" / "engine" / "asyncio_internals.py"
 _ERROR_LINE = re.compile(r"^(?P<path>[^:\s]+\.py):\d+: error: ")
 
 
@@ -71,7 +71,7 @@ def _defined_here(tree: ast.AST) -> set[str]:
 
 
 def _grader_imports(tree: ast.AST) -> set[str]:
-    """The grader modules a module imports from (``grader.simulation``)."""
+    """The grader modules a module imports from (``grader.engine.simulation``)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("grader"):
@@ -118,4 +118,4 @@ def test_private_names_of_asyncio_and_its_pools_are_used_in_the_adapter_only() -
             *(defined.get(module, set()) for module in _grader_imports(tree)))
         if uses := _uses(tree, private - own):
             offenders[str(path.relative_to(REPO))] = uses
-    assert offenders == {}, "use grader/asyncio_internals.py for these"
+    assert offenders == {}, "use grader/engine/asyncio_internals.py for these"

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from grader.blocking import TimeGuard
-from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop
+from grader.engine.blocking import TimeGuard
+from grader.engine.virtual_loop import SimulationDeadlock, VirtualClockLoop
 
 
 def loop_now() -> float:
@@ -156,7 +156,7 @@ def test_waiting_on_nothing_is_a_deadlock_not_a_hang() -> None:
 
 
 def test_task_cancelled_but_not_awaited_counts_as_left_running() -> None:
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     async def cancels_without_waiting() -> None:
         task = asyncio.create_task(asyncio.sleep(10))
@@ -189,7 +189,7 @@ async def test_clocks_read_virtual_time_inside_the_simulation() -> None:
 
 
 def test_waiting_forever_in_sim_run_is_a_deadlock() -> None:
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     sim = Simulation()
     sim.start()
@@ -204,7 +204,7 @@ def test_waiting_forever_in_sim_run_is_a_deadlock() -> None:
 def test_module_level_lock_works_in_every_check() -> None:
     import types
 
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     module = types.ModuleType("student")
     module.lock = asyncio.Lock()
@@ -227,7 +227,7 @@ def test_module_level_lock_works_in_every_check() -> None:
 
 
 def test_cpu_violation_names_the_student_coroutine_not_the_harness() -> None:
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     async def crunch_numbers() -> int:
         total = 0
@@ -250,7 +250,7 @@ def test_a_deadlock_nothing_outside_could_end_is_reported_at_once() -> None:
     """One thread, no fds, no signal handlers: waiting out a grace period proves nothing."""
     script = (
         "import asyncio, time\n"
-        "from grader.virtual_loop import SimulationDeadlock, VirtualClockLoop\n"
+        "from grader.engine.virtual_loop import SimulationDeadlock, VirtualClockLoop\n"
         "loop = VirtualClockLoop(deadlock_grace=10.0)\n"
         "started = time.perf_counter()\n"
         "try:\n"
@@ -295,7 +295,7 @@ def burn(seconds: float) -> None:
 
 @pytest.mark.asyncio
 async def test_a_step_s_cpu_moves_the_clock_in_whole_quanta() -> None:
-    from grader.virtual_loop import CPU_QUANTUM
+    from grader.engine.virtual_loop import CPU_QUANTUM
 
     start = loop_now()
     burn(CPU_QUANTUM * 4.5)  # read before the step ends: the CPU used so far
@@ -318,8 +318,8 @@ async def test_ordinary_steps_leave_the_clock_exact() -> None:
 
 def test_a_loop_pacing_itself_by_the_clock_yields_inside_the_budget() -> None:
     """Yield once 5 ms of perf_counter have passed: real code's way to share the loop."""
-    from grader.simulation import Simulation
-    from grader.virtual_loop import CPU_QUANTUM
+    from grader.engine.simulation import Simulation
+    from grader.engine.virtual_loop import CPU_QUANTUM
 
     async def crunch(total_cpu: float) -> int:
         slices = 0
@@ -359,7 +359,7 @@ def test_a_loop_pacing_itself_by_the_clock_yields_inside_the_budget() -> None:
 
 
 def test_the_clocks_never_go_back_across_a_step() -> None:
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     readings: list[float] = []
 
@@ -381,7 +381,7 @@ def test_the_clocks_never_go_back_across_a_step() -> None:
 
 
 def test_a_cpu_violation_is_placed_where_its_step_began() -> None:
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     async def crunch() -> None:
         await asyncio.sleep(1.0)
@@ -402,7 +402,7 @@ def test_a_poll_with_a_zero_timeout_ends_on_the_loop_thread() -> None:
     """multiprocessing.connection.wait(timeout=0) loops until the clock passes its deadline."""
     import multiprocessing.connection
 
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     async def poll_once() -> list:
         reader, writer = multiprocessing.Pipe(duplex=False)
@@ -513,7 +513,7 @@ async def test_once_answered_the_job_holds_the_clock_again() -> None:
 
 def test_a_step_stopped_from_outside_leaves_the_clock_alone() -> None:
     """The CPU limit stops a spinning step at a moment set by load: no measure of the code."""
-    from grader.simulation import Simulation
+    from grader.engine.simulation import Simulation
 
     class Stopped(BaseException):  # like the plugin's CpuLimitExceeded
         pass
@@ -536,7 +536,7 @@ def test_a_step_stopped_from_outside_leaves_the_clock_alone() -> None:
 def test_garbage_collection_is_not_charged_to_the_step() -> None:
     import gc
 
-    from grader.virtual_loop import _step_cpu
+    from grader.engine.virtual_loop import _step_cpu
 
     junk = [[i] for i in range(300_000)]
     loop = VirtualClockLoop()  # the collector is watched while a loop is open
@@ -548,4 +548,4 @@ def test_garbage_collection_is_not_charged_to_the_step() -> None:
     finally:
         loop.close()
     del junk
-    assert all(getattr(c, "__module__", "") != "grader.virtual_loop" for c in gc.callbacks)
+    assert all(getattr(c, "__module__", "") != "grader.engine.virtual_loop" for c in gc.callbacks)

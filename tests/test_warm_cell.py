@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from grader import cell_protocol
-from grader.sandbox import lease_cell, sandbox_problem, shared_cells
+from grader import protocol as cell_protocol
+from grader.supervision.sandbox import lease_cell, sandbox_problem, shared_cells
 
 
 def test_waiting_for_a_message_has_no_limit_once_one_starts_it_has(monkeypatch) -> None:

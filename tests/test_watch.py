@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import MissingFileError, ProgressStoreError
-from grader.progress_store import Attempt
-from grader.results import GradeResult
+from grader.state.progress_store import Attempt
+from grader.supervision.results import GradeResult
 from grader.watch import Commands, pick_next, status_line, unchanged_since, watch_exercise
 from helpers.progress_samples import tiny_course, tiny_result
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
-from grader.runner import grade_file
-from grader.sandbox import sandbox_problem
-from grader.worker_processes import importable_by_name, send_unimportable_by_value
+from grader.course.course import Course
+from grader.engine.worker_processes import importable_by_name, send_unimportable_by_value
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import sandbox_problem
 from helpers import REPO
 
 ALTERNATIVES = REPO / "tests/fixtures/exercises/exercise-12-executors/alternatives"
@@ -86,7 +86,7 @@ def test_modules_a_fresh_interpreter_finds_are_left_to_plain_pickling(tmp_path: 
     sys.path.insert(0, str(tmp_path))
     try:
         assert importable_by_name("on_the_path")
-        assert importable_by_name("os") and importable_by_name("grader.runner")
+        assert importable_by_name("os") and importable_by_name("grader.supervision.runner")
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("on_the_path", None)
@@ -102,7 +102,7 @@ def test_the_pickler_is_left_as_it_was() -> None:
 
 
 def test_the_student_s_folder_is_on_the_path_after_import(tmp_path: Path) -> None:
-    from grader.student import import_student_module
+    from grader.engine.student import import_student_module
 
     path = tmp_path / "pooled_student.py"
     path.write_text("def f():\n    return 1\n")

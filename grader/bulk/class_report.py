@@ -12,14 +12,14 @@ instructor's checkout may be solved; such submissions are left out of the most-f
 checks, as their failures say nothing about misconceptions.
 
 The numbers are computed here as plain data (:func:`summarize`) and the page is a jinja2
-template (``grader/templates/class_report.html.j2``), so the arithmetic is testable
+template (``grader/render/templates/class_report.html.j2``), so the arithmetic is testable
 without parsing HTML.
 
 Failures are grouped by their *misconception* text, which each hidden check writes once
 per kind of mistake, rather than by the ``what`` message, which restates the student's
 own values and so differs for everybody.
 
-Student folder names and intake's messages are cleaned here (:mod:`grader.sanitize`),
+Student folder names and intake's messages are cleaned here (:mod:`grader.supervision.sanitize`),
 as the summary is built, and results are clean when built, so the page holds no control
 character or escape sequence; the template autoescapes, so none of it becomes markup.
 """
@@ -37,8 +37,8 @@ import jinja2
 from grader.bulk.classbook import ClassResults, ExerciseInfo
 from grader.bulk.exports import write_atomic
 from grader.bulk.similarity import MIN_OWN, THRESHOLD, CopyMatch
-from grader.results import CheckResult
-from grader.sanitize import clean_name, clean_text
+from grader.supervision.results import CheckResult
+from grader.supervision.sanitize import clean_name, clean_text
 
 __all__ = ["ClassSummary", "render_class_report", "summarize", "write_class_report"]
 
@@ -316,7 +316,7 @@ def summarize(results: ClassResults, links: Mapping[str, str] | None = None,
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("grader", "templates"),
+        loader=jinja2.PackageLoader("grader.render", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

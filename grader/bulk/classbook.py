@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from grader.bulk.gradebook import Gradebook, GradingKey, suite_hash
 from grader.bulk.intake import Submission
-from grader.course import Exercise
-from grader.metadata import Check
-from grader.results import GradeResult
+from grader.course.course import Exercise
+from grader.course.metadata import Check
+from grader.supervision.results import GradeResult
 
 __all__ = ["STATES", "ClassResults", "ExerciseInfo", "ExerciseOutcome", "StudentRecord",
            "collect_results"]

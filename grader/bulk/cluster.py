@@ -43,7 +43,7 @@ from typing import Any
 import grader
 from grader.bulk.cluster_worker import Assignment, Batch, BatchResult, fingerprint, grader_hash
 from grader.bulk.pipeline import Job, Listener, RunSummary, Settle
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
 
 __all__ = ["INSTALL_HINT", "ClusterError", "ClusterExecutor", "ClusterSpec", "ClusterStats",

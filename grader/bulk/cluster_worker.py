@@ -10,7 +10,7 @@ taking and returning plain data (pickled by Dask):
   so the coordinator can refuse a worker that would grade differently;
 * :func:`grade_batch`, one task per student: every exercise of that student graded
   one after another in the student's own warm sandbox, as a local run does
-  (:func:`grader.sandbox.shared_cells`, ``grade_file(..., owner=student)``).
+  (:func:`grader.supervision.sandbox.shared_cells`, ``grade_file(..., owner=student)``).
 
 Submissions arrive as bytes in the task, so workers need not share a file system with
 the coordinator. Hidden suites come from the worker's own course, and a task whose
@@ -20,7 +20,7 @@ in a verdict from another version.
 
 Dask workers are daemonic processes, and ``multiprocessing`` refuses children of a
 daemon; gradings start their sandbox with ``subprocess`` (bubblewrap), which does not
-care. Each grading still goes through :func:`grader.runner.grade_file` with the same
+care. Each grading still goes through :func:`grader.supervision.runner.grade_file` with the same
 ``sandbox`` mode the coordinator was given (``"require"`` unless
 ``--unsafe-no-sandbox``).
 """
@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grader
-from grader.course import Course, find_course
+from grader.course.course import Course, find_course
 
 if TYPE_CHECKING:
-    from grader.results import GradeResult
+    from grader.supervision.results import GradeResult
 
 __all__ = ["Assignment", "Batch", "BatchResult", "Fingerprint", "fingerprint", "grade_batch",
            "grader_hash"]
@@ -121,7 +121,7 @@ def fingerprint(course_hint: str, exercises: list[str], sandbox: str) -> Fingerp
     """This worker's grader, suites and sandbox, for ``Client.run``."""
     from grader.bulk.gradebook import suite_hash
     from grader.errors import GraderError
-    from grader.sandbox import sandbox_problem
+    from grader.supervision.sandbox import sandbox_problem
 
     try:
         course = worker_course(course_hint)
@@ -149,12 +149,12 @@ _cells_block: contextlib.AbstractContextManager[None] | None = None
 def _warm_cells(keep: int) -> Iterator[None]:
     """One pool of warm sandboxes per worker process while any task runs.
 
-    :func:`grader.sandbox.shared_cells` is process-wide; a worker runs several tasks at
+    :func:`grader.supervision.sandbox.shared_cells` is process-wide; a worker runs several tasks at
     once on its threads, so the pool opens with the first and closes with the last
     (closing it under a running task would strand that task's sandbox).
     """
     global _cells_users, _cells_block
-    from grader.sandbox import shared_cells
+    from grader.supervision.sandbox import shared_cells
 
     with _cells_lock:
         if _cells_users == 0:

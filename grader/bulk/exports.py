@@ -19,8 +19,9 @@ leaves half a CSV where the previous complete one was.
 the instructor must know to import each.
 
 What students control (their folder names, the paths inside their entries, intake's
-messages about them) goes through :mod:`grader.sanitize` here; results are clean when
-built. In ``grades.csv`` every text cell is also a :func:`~grader.sanitize.spreadsheet_cell`,
+messages about them) goes through :mod:`grader.supervision.sanitize` here; results are clean when
+built. In ``grades.csv`` every text cell is also a
+:func:`~grader.supervision.sanitize.spreadsheet_cell`,
 so no spreadsheet or LMS evaluates it as a formula; ``results.json`` is strict JSON.
 """
 
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.bulk.classbook import ClassResults, ExerciseOutcome, StudentRecord
 from grader.bulk.lms.columns import ColumnSpec, grade_columns
-from grader.sanitize import clean_name, clean_number, clean_text, spreadsheet_cell
+from grader.supervision.sanitize import clean_name, clean_number, clean_text, spreadsheet_cell
 
 if TYPE_CHECKING:
     from grader.bulk.roster import Identity

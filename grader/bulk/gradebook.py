@@ -23,7 +23,7 @@ student's code made nondeterministic (an order taken from a set). ``timings`` ho
 real seconds each grading took, which can never be identical.
 
 Verdicts are written as strict JSON (``allow_nan=False``) from results that are clean
-by construction (:mod:`grader.results`), and read back through the same constructors,
+by construction (:mod:`grader.supervision.results`), and read back through the same constructors,
 so a verdict stored before those rules (a NaN, a lone surrogate, an escape sequence, a
 timeline of 12,000 operations) is cleaned as it is read instead of crashing the outputs
 of every resume. A row whose verdict cannot be read at all counts as not recorded, so
@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.course import Exercise
+from grader.course.course import Exercise
 from grader.errors import GradebookError
-from grader.results import GradeResult
-from grader.sanitize import clean_name, clean_number
+from grader.supervision.results import GradeResult
+from grader.supervision.sanitize import clean_name, clean_number
 
 __all__ = ["SCHEMA_VERSION", "Gradebook", "GradingKey", "Recorded", "suite_hash"]
 
@@ -129,7 +129,7 @@ def _storable(name: str) -> str:
 
     A folder name holding bytes that are not UTF-8 reaches us with lone surrogates
     (``os.fsdecode``), which SQLite refuses; those bytes are written as ``\\xff``, as
-    :func:`grader.sanitize.clean_name` shows them. Two names can only meet this way if
+    :func:`grader.supervision.sanitize.clean_name` shows them. Two names can only meet this way if
     one is spelled with a literal backslash, and the key also holds the file's hash, so
     they would share a verdict only for byte-identical files, which get the same verdict.
     """

@@ -62,8 +62,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from grader.bulk.lms import canvas, moodle
-from grader.course import Exercise
-from grader.sanitize import clean_name
+from grader.course.course import Exercise
+from grader.supervision.sanitize import clean_name
 
 __all__ = [
     "MAX_CENTRAL_DIRECTORY_BYTES", "MAX_DEPTH", "MAX_ENTRIES", "MAX_FOLDERS",

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from grader.bulk.classbook import ClassResults
 from grader.errors import SubmissionsError
-from grader.sanitize import clean_name
+from grader.supervision.sanitize import clean_name
 
 __all__ = ["by_name", "name_key", "pick_students", "sorted_names"]
 

@@ -1,6 +1,7 @@
 """Running a class's gradings in parallel, recording each verdict as soon as it lands.
 
-Threads, not processes: :func:`grader.runner.grade_file` already runs each grading in its
+Threads, not processes: :func:`grader.supervision.runner.grade_file` already runs each
+grading in its
 own child process, so a thread here only waits on a child. The main thread is the only
 one that touches the gradebook, so every row is committed in the order gradings finish
 and a kill at any moment loses at most the gradings still running.
@@ -35,10 +36,10 @@ from typing import Protocol
 
 from grader.bulk.gradebook import Gradebook, GradingKey, Recorded, suite_hash
 from grader.bulk.intake import ModuleFile, Submission
-from grader.course import Exercise
-from grader.results import GradeResult
-from grader.runner import grade_file
-from grader.sandbox import shared_cells
+from grader.course.course import Exercise
+from grader.supervision.results import GradeResult
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import shared_cells
 
 __all__ = ["Executor", "Job", "Listener", "Plan", "RunSummary", "Settle", "grade_jobs",
            "interrupts_deferred", "plan_gradings"]

@@ -10,11 +10,11 @@ released but not committed leaves the two different):
 
 1. git's ``HEAD`` version of the stub, when the course is a git checkout;
 2. the release's ``.meta/<module>.orig``, the copy ``grade release`` writes
-   (:mod:`grader.release`), for a course that is not under git.
+   (:mod:`grader.course.release`), for a course that is not under git.
 
 With neither, nothing counts as an unchanged stub for that exercise, copying is not
 looked for there (two untouched stubs would look copied), and the run says so
-(:func:`missing_note`). :mod:`grader.stub_snapshots` answers a different question
+(:func:`missing_note`). :mod:`grader.state.stub_snapshots` answers a different question
 (what ``grade reset`` restores for one student) and prefers the student's snapshot.
 """
 
@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.course import Exercise
+from grader.course.course import Exercise
 
 __all__ = ["PristineStub", "missing_note", "pristine_stubs"]
 

@@ -7,7 +7,7 @@ saying what was graded, what needs a look, and how to resume an interrupted run.
 
 Student folder names and the grader's failure messages reach the terminal only as
 :class:`~rich.text.Text` (never read as markup) and through
-:func:`grader.sanitize.clean_name`: one line each, no escape sequence, no carriage
+:func:`grader.supervision.sanitize.clean_name`: one line each, no escape sequence, no carriage
 return to overprint a line.
 """
 
@@ -29,8 +29,8 @@ from rich.progress import (
 from rich.text import Text
 
 from grader.bulk.run import GRADEBOOK_NAME, BulkOutcome
-from grader.results import GradeResult
-from grader.sanitize import TEXT_LIMIT, clean_name, clean_text
+from grader.supervision.results import GradeResult
+from grader.supervision.sanitize import TEXT_LIMIT, clean_name, clean_text
 
 __all__ = ["BulkProgress", "print_outcome"]
 

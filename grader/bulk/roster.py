@@ -51,7 +51,7 @@ from pathlib import Path
 
 from grader.bulk.intake import Submission
 from grader.errors import GraderError
-from grader.sanitize import clean_name
+from grader.supervision.sanitize import clean_name
 
 __all__ = ["IDENTIFIERS", "Identity", "Matched", "Roster", "RosterError", "identify",
            "load_roster"]

@@ -41,10 +41,10 @@ from grader.bulk.pipeline import (
     plan_gradings,
 )
 from grader.bulk.roster import Identity, Roster, identify, load_roster
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError, SubmissionsError
-from grader.sandbox import sandbox_problem
-from grader.sanitize import clean_name
+from grader.supervision.sandbox import sandbox_problem
+from grader.supervision.sanitize import clean_name
 
 if TYPE_CHECKING:
     from grader.bulk.pristine import PristineStub

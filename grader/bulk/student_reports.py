@@ -2,7 +2,7 @@
 
 ``grade report`` is a student's page about their own practice (tries, hints, "Next: run
 grade exercise-03"); none of that is true of a graded hand-in, so this page is its
-own (``grader/templates/student_feedback.html.j2``) and says what a grade needs:
+own (``grader/render/templates/student_feedback.html.j2``) and says what a grade needs:
 
 * who: the student's name (the roster's, when a roster matched them), the identifiers
   the roster gives, and the entry it was read from;
@@ -12,7 +12,7 @@ own (``grader/templates/student_feedback.html.j2``) and says what a grade needs:
 * per exercise, the file that was graded, as it sits in the hand-in
   (``alice.zip/exercises/exercise-03-concurrent-fetch/fetcher.py``), and per check its
   status, points and teaching message, with the simulated timeline of timing checks
-  (:mod:`grader.timeline_svg`) and the traceback trimmed to the student's file;
+  (:mod:`grader.render.timeline_svg`) and the traceback trimmed to the student's file;
 * notes in words for the student: a grading set aside for review, a protection the
   grading machine lacked, files of the entry that were ignored;
 * a rejected entry gets a page too, saying why nothing could be graded and what to do.
@@ -21,7 +21,7 @@ Nothing here names another student (not even a reused verdict's owner): pages ar
 meant to be handed out. The class summary has the instructor's view.
 
 Safety: results are clean when built and names and intake's messages are cleaned here
-(:mod:`grader.sanitize`); the template autoescapes, and the page loads nothing (inline
+(:mod:`grader.supervision.sanitize`); the template autoescapes, and the page loads nothing (inline
 CSS and SVG, a ``default-src 'none'`` Content-Security-Policy). File names are made of
 safe characters only (:func:`report_file_names`). The pages are written into a fresh
 folder that replaces ``students/`` whole, so a page of a student no longer in the
@@ -45,11 +45,11 @@ import jinja2
 from markupsafe import Markup
 
 from grader.bulk.classbook import ClassResults, ExerciseInfo, ExerciseOutcome, StudentRecord
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
-from grader.results import CheckResult
-from grader.sanitize import clean_name, clean_text
-from grader.timeline_svg import timeline_summary, timeline_svg
+from grader.render.timeline_svg import timeline_summary, timeline_svg
+from grader.supervision.results import CheckResult
+from grader.supervision.sanitize import clean_name, clean_text
 
 if TYPE_CHECKING:
     from grader.bulk.roster import Identity
@@ -237,7 +237,7 @@ def build_page(student: StudentRecord, results: ClassResults, *,
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("grader", "templates"),
+        loader=jinja2.PackageLoader("grader.render", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

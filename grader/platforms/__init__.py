@@ -2,11 +2,11 @@
 PrairieLearn and Exercism's test-runner contract.
 
 Every adapter grades with the same engine as ``grade`` and ``grade bulk``
-(:func:`grader.runner.grade_file`, same hidden suites, sandbox, judges and verdicts)
+(:func:`grader.supervision.runner.grade_file`, same hidden suites, sandbox, judges and verdicts)
 and differs only in two things, each kept in that platform's own module:
 
 * **its results format**: a :class:`~grader.platforms.base.Platform` turns a
-  :class:`~grader.platforms.base.Run` (one :class:`~grader.results.GradeResult` per
+  :class:`~grader.platforms.base.Run` (one :class:`~grader.supervision.results.GradeResult` per
   exercise) into the document the platform reads. Nothing of a platform's format
   leaks into the engine, and the engine's data is never reshaped anywhere else;
 * **its files**: the scripts, workflow or question files an instructor uploads,

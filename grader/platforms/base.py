@@ -2,8 +2,8 @@
 
 A :class:`Platform` is a pure function from a :class:`Run` to the platform's results
 document (a JSON-ready dict). It never grades, never reads files and never sees the
-engine's internals: only :class:`~grader.results.GradeResult` values, which are clean
-by construction (:mod:`grader.sanitize`). Writing the document where the platform
+engine's internals: only :class:`~grader.supervision.results.GradeResult` values, which are clean
+by construction (:mod:`grader.supervision.sanitize`). Writing the document where the platform
 expects it is the job of each platform's entry point.
 
 The readings every platform shares live here so that four formats tell a student the
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 
 __all__ = ["Platform", "Run", "import_failed", "one_line", "protection_notes", "teaching_text"]
 

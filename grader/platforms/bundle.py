@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import grader
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
 
 __all__ = ["DISTRIBUTION", "Bundle", "grader_bundle"]

@@ -41,14 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
 from grader.platforms.base import Run, import_failed, one_line, protection_notes
 from grader.platforms.bundle import COURSE_FOLDER, Bundle, grader_bundle
 from grader.platforms.files import PlatformConfig, env_time_limit, write_json_atomically
 from grader.platforms.markdown import check_markdown, md_escape
 from grader.platforms.session import grade_submission
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 
 __all__ = ["VISIBILITIES", "Gradescope", "build", "main", "parse_visibility"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from grader.results import CheckResult
+from grader.supervision.results import CheckResult
 
 __all__ = ["check_markdown", "fenced", "md_escape"]
 

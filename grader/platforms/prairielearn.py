@@ -43,13 +43,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
 from grader.platforms.base import Run, import_failed, protection_notes, teaching_text
 from grader.platforms.bundle import COURSE_FOLDER, PACKAGE_FOLDER, Bundle, grader_bundle
 from grader.platforms.files import env_time_limit, write_json_atomically
 from grader.platforms.session import grade_submission
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 
 __all__ = ["MAX_BYTES", "PrairieLearn", "build", "fit", "main"]
 

@@ -7,11 +7,11 @@ the first exercise and after every one: exercises not reached yet are placeholde
 that say so (:func:`not_graded`), and a document written from any of these runs is
 valid and truthful on its own.
 
-Every exercise goes through :func:`grader.runner.grade_file` with ``sandbox="auto"``:
+Every exercise goes through :func:`grader.supervision.runner.grade_file` with ``sandbox="auto"``:
 a platform's container may lack bubblewrap or block user namespaces, and grading
 must still happen there, with the protections that could not be applied named in the
 result's notes (which every platform shows). One warm sandbox serves all of a
-submission's exercises (:func:`grader.sandbox.shared_cells`), as in ``grade bulk``.
+submission's exercises (:func:`grader.supervision.sandbox.shared_cells`), as in ``grade bulk``.
 
 Nothing here raises for a bad submission: a missing module, or a grader failure on
 one exercise, is that exercise's result (every check an error with the reason), and
@@ -28,11 +28,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from grader.course import Exercise
-from grader.feedback import Feedback
+from grader.course.course import Exercise
+from grader.engine.feedback import Feedback
 from grader.platforms.base import Run
 from grader.platforms.submission import Found, find_modules
-from grader.results import CheckResult, GradeResult
+from grader.supervision.results import CheckResult, GradeResult
 
 __all__ = ["grade_submission", "not_graded", "unavailable"]
 
@@ -43,8 +43,8 @@ def grade_submission(exercises: Sequence[Exercise], submission: Path, *,
                      time_limit: float | None = None,
                      on_progress: Callable[[Run], None] | None = None) -> Run:
     """Grade the student's module for each of ``exercises`` found in ``submission``."""
-    from grader.runner import grade_file
-    from grader.sandbox import shared_cells
+    from grader.supervision.runner import grade_file
+    from grader.supervision.sandbox import shared_cells
 
     started = time.perf_counter()
     found = find_modules(submission, exercises)

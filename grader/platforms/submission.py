@@ -37,7 +37,7 @@ from grader.bulk.intake import (
     Submission,
     read_submissions,
 )
-from grader.course import Exercise
+from grader.course.course import Exercise
 
 __all__ = ["Found", "find_modules"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.course import Course, Exercise
+from grader.course.course import Course, Exercise
 from grader.errors import GraderError
 from grader.platforms import exercism, github, gradescope, prairielearn
 from grader.platforms.bundle import Bundle

@@ -24,7 +24,7 @@ import time
 import unittest
 from asyncio import events
 
-from grader.virtual_loop import VirtualClockLoop
+from grader.engine.virtual_loop import VirtualClockLoop
 
 MODULES = ("test_tasks", "test_futures", "test_locks", "test_queues", "test_taskgroups",
            "test_timeouts", "test_waitfor", "test_pep492", "test_runners", "test_threads")

@@ -12,10 +12,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grader.course import Exercise
-from grader.results import GradeResult
-from grader.runner import grade_file
-from grader.sandbox import shared_cells
+from grader.course.course import Exercise
+from grader.supervision.results import GradeResult
+from grader.supervision.runner import grade_file
+from grader.supervision.sandbox import shared_cells
 from grader.verify import Grading, plan_verification
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader.course import Course, Exercise
-from grader.feedback import Feedback
-from grader.results import CheckResult, GradeResult
+from grader.course.course import Course, Exercise
+from grader.engine.feedback import Feedback
+from grader.supervision.results import CheckResult, GradeResult
 from helpers import REPO
 
 EX03 = "exercise-03-concurrent-fetch"

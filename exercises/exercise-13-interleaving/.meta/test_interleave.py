@@ -149,7 +149,7 @@ def explain_no_turns(sim: Simulation, log: StepLog, *, what: str, took: str = ""
 
 HEAVY_CPU = 0.02  # thread-CPU seconds per heavy fingerprint, about what a slow machine
 # spends on the README's real one; over the loop's 50 ms budget once 3 run without an await.
-CPU_BUDGET = 0.05  # the virtual loop's blocking budget per step (grader/virtual_loop.py)
+CPU_BUDGET = 0.05  # the virtual loop's blocking budget per step (grader/engine/virtual_loop.py)
 MAX_IN_A_ROW = int(CPU_BUDGET // HEAVY_CPU)  # fingerprints a neighbour may wait through
 
 

@@ -6,7 +6,7 @@
   :mod:`.blackboard`, :mod:`.plain`), from the class's results, the students' identities
   (:mod:`grader.bulk.roster`) and the columns the instructor named (:mod:`.columns`).
 
-This package imports nothing of the grader at module level but :mod:`grader.sanitize`,
+This package imports nothing of the grader at module level but :mod:`grader.supervision.sanitize`,
 so intake can use the name parsers without an import cycle.
 """
 

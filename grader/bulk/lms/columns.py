@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.errors import GraderError
-from grader.sanitize import clean_name, spreadsheet_cell
+from grader.supervision.sanitize import clean_name, spreadsheet_cell
 
 if TYPE_CHECKING:
     from grader.bulk.classbook import ClassResults, ExerciseInfo, ExerciseOutcome
-    from grader.course import Course, Exercise
+    from grader.course.course import Course, Exercise
 
 __all__ = ["DEFAULT_TEMPLATE", "ColumnSpec", "ColumnsError", "GradeColumn", "LmsFile",
            "csv_text", "grade_cell", "grade_columns", "parse_columns", "split_name",
