@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import inspect
 import json
 import multiprocessing
 import os
@@ -240,9 +239,11 @@ def realtime_child(suite: Path, student: Path, module_name: str) -> None:
 
     import pytest
 
+    from grader.budgets import DEFAULT_CPU_LIMIT
     from grader.child import plugin
     from grader.engine import simulation
     from grader.engine.virtual_loop import VirtualClockLoop
+    from grader.protocol import ChildConfig
 
     class WallClockLoop(VirtualClockLoop):
         def __init__(self, **kwargs: object) -> None:
@@ -259,9 +260,10 @@ def realtime_child(suite: Path, student: Path, module_name: str) -> None:
     with tempfile.TemporaryFile() as channel:
         # The plugin's set-up grows with the runner's isolation; this harness confines
         # nothing (it only measures time), so any confinement hook is a no-op.
-        extra = {"confine": lambda: []} if "confine" in inspect.signature(
-            plugin.configure).parameters else {}
-        plugin.configure(student, module_name, channel.fileno(), 120.0, **extra)
+        config = ChildConfig(suite=str(suite), student=str(student), module_name=module_name,
+                             time_limit=120.0, cpu_limit=DEFAULT_CPU_LIMIT,
+                             results_fd=channel.fileno())
+        plugin.configure(config, Path(student), confine=lambda: [])
         started = _WALL_CLOCK()
         pytest.main([str(suite), "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider",
                      "-p", "no:asyncio", "--rootdir", str(suite.parent), "--confcutdir",

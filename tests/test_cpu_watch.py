@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.budgets import DEFAULT_CPU_LIMIT
 from grader.child import plugin
+from grader.protocol import ChildConfig
 
 STUDENT_CODE = """
 def spin(tick, times=2):
@@ -29,7 +31,9 @@ def other(tick, times=2):
 @pytest.fixture
 def student_functions(tmp_path: Path) -> Iterator[dict[str, Callable]]:
     student = tmp_path / "work.py"
-    plugin.configure(student, "work", -1, 5.0, confine=lambda: [])
+    config = ChildConfig(suite="", student=str(student), module_name="work", time_limit=5.0,
+                         cpu_limit=DEFAULT_CPU_LIMIT)
+    plugin.configure(config, student, confine=lambda: [])
     namespace: dict[str, Callable] = {}
     exec(compile(STUDENT_CODE, str(student), "exec"), namespace)
     yield namespace

@@ -223,7 +223,7 @@ def test_the_result_channel_survives_hostile_lines() -> None:
             channel.drain()
             time.sleep(0.001)
         channel.drain()
-        assert channel.new_events() == ["1", "result"]
+        assert channel.new_events() == ["result"]  # {"event": 1} names no event
         assert channel.records() == [{"event": 1}, {"event": "result", "check": "x"}]
     finally:
         writer.join()

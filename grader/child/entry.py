@@ -1,64 +1,60 @@
 """Entry point of the grading child process: run one hidden suite against one module.
 
-Started by :mod:`grader.supervision.runner` in its own session and temporary directory. It ends
-with ``os._exit`` so a non-daemon thread left by student code cannot keep it alive.
+Started by :mod:`grader.supervision.runner`, either as ``python -m grader.child --config
+JSON`` in its own session and temporary directory, or forked by a sandbox's first process
+(:mod:`grader.child.zygote`), which calls :func:`run`. Either way its whole configuration
+is one :class:`~grader.protocol.ChildConfig`. It ends with ``os._exit`` so a non-daemon
+thread left by student code cannot keep it alive.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+from grader.protocol import ChildConfig, ProtocolError
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> NoReturn:
     parser = argparse.ArgumentParser(prog="grader.child")
-    parser.add_argument("--suite", type=Path, required=True)
-    parser.add_argument("--student", type=Path, required=True)
-    parser.add_argument("--module-name", required=True)
-    parser.add_argument("--results-fd", type=int, required=True)
-    parser.add_argument("--time-limit", type=float, required=True)
-    parser.add_argument("--cpu-limit", type=float, default=None,
-                        help="CPU seconds per check (default: the plugin's)")
-    parser.add_argument("--only", default="", help="comma-separated check names to run")
-    parser.add_argument("--canary", type=Path, default=None, help="a planted check file")
-    parser.add_argument("--hide", type=Path, action="append", default=[],
-                        help="a folder student code must not see (repeatable)")
-    parser.add_argument("--limits", default="{}", help="JSON of grader.child.isolation.Limits")
-    parser.add_argument("--sandboxed", action="store_true",
-                        help="started inside a grading sandbox (grader.child.zygote)")
-    parser.add_argument("--missing", action="append", default=[],
-                        help="a protection the sandbox could not apply (repeatable)")
+    parser.add_argument("--config", required=True,
+                        help="the child's configuration: JSON of grader.protocol.ChildConfig")
     args = parser.parse_args(argv)
-    args.suite, args.student = args.suite.resolve(), args.student.resolve()
-    if args.canary is not None:
-        args.canary = args.canary.resolve()
+    try:
+        config = ChildConfig.from_json(args.config)
+    except ProtocolError as exc:
+        parser.error(str(exc))
+    run(config)
 
-    from grader.budgets import Limits
+
+def run(config: ChildConfig) -> NoReturn:
+    """Run the configured checks; exit with pytest's status."""
+    suite, student = Path(config.suite).resolve(), Path(config.student).resolve()
+    canary = Path(config.canary).resolve() if config.canary else None
+
     from grader.child.isolation import confine, confine_in_sandbox
 
-    limits = Limits(**json.loads(args.limits))
-    hidden = (args.suite.parent, *args.hide)
+    hidden = (suite.parent, *map(Path, config.hide))
 
     def confine_now() -> list[str]:
         # After collection (the suite is imported), before any student code runs.
-        if args.sandboxed:
-            return [*args.missing, *confine_in_sandbox(limits, args.suite.parent)]
-        return confine(Path.cwd(), limits, hidden)
+        if config.sandboxed:
+            return [*config.missing, *confine_in_sandbox(config.limits, suite.parent)]
+        return confine(Path.cwd(), config.limits, hidden)
 
     import pytest
     import pytest_timeout
 
     from grader.child import plugin
 
-    plugin.configure(args.student, args.module_name, args.results_fd, args.time_limit,
-                     confine_now, cpu_limit=args.cpu_limit or plugin.CPU_LIMIT)
-    suite_dir = args.suite.parent
-    targets = [f"{args.suite}::test_{name}" for name in args.only.split(",") if name]
-    if args.canary is not None:
-        targets.append(str(args.canary))
+    plugin.configure(config, student, confine_now)
+    suite_dir = suite.parent
+    targets = [f"{suite}::test_{name}" for name in config.checks]
+    if canary is not None:
+        targets.append(str(canary))
     code = pytest.main(
         [
             *targets,
@@ -84,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             "-p", "no:cacheprovider",
             "-p", "no:warnings",
             "-p", "no:asyncio",
-            f"--timeout={args.time_limit}",
+            f"--timeout={config.time_limit}",
             "--rootdir", str(suite_dir),
             "--confcutdir", str(suite_dir),
             "-o", "python_files=test_*.py",
@@ -97,4 +93,3 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(code))
-

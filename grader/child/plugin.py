@@ -33,7 +33,6 @@ import pytest
 from grader.budgets import (
     AFTER_TROUBLE_CPU_LIMIT,
     AFTER_TROUBLE_TIME_LIMIT,
-    DEFAULT_CPU_LIMIT,
     CpuLimitExceeded,
     cpu_limit_for,
 )
@@ -44,6 +43,7 @@ from grader.engine.feedback import Feedback
 from grader.engine.simulation import Simulation, StudentAborted
 from grader.engine.student import StudentImportError, StudentModule, import_student_module
 from grader.engine.virtual_loop import DEADLOCK_GRACE
+from grader.protocol import ChildConfig, Event
 
 __all__ = ["OUTPUT_KEPT", "CheckOutput", "configure", "emit"]
 
@@ -62,12 +62,16 @@ _settings: _Settings | None = None
 _watchlist: Watchlist | None = None
 
 
-def configure(student_file: Path, module_name: str, results_fd: int, time_limit: float,
-              confine: Callable[[], list[str]], cpu_limit: float | None = None) -> None:
-    """Called before pytest starts, so the watchlist sees the untouched originals."""
+def configure(config: ChildConfig, student_file: Path,
+              confine: Callable[[], list[str]]) -> None:
+    """Called before pytest starts, so the watchlist sees the untouched originals.
+
+    ``student_file`` is ``config.student`` resolved; ``confine`` applies the child's
+    protections and returns the ones it could not apply.
+    """
     global _settings, _watchlist
-    _settings = _Settings(student_file, module_name, results_fd, time_limit, confine,
-                          cpu_limit or CPU_LIMIT)
+    _settings = _Settings(student_file, config.module_name, config.results_fd,
+                          config.time_limit, confine, config.cpu_limit)
     _watchlist = Watchlist()
     _spun_in.clear()
 
@@ -206,18 +210,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    emit({"event": "collected", "checks": [check_name(i) for i in items]})
+    emit({"event": Event.COLLECTED, "checks": [check_name(i) for i in items]})
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The suite is imported; confine the process before any student code runs."""
     assert _settings is not None
-    emit({"event": "isolation", "unavailable": _settings.confine()})
+    emit({"event": Event.ISOLATION, "unavailable": _settings.confine()})
 
 
 _timeouts_seen = 0
-
-CPU_LIMIT = DEFAULT_CPU_LIMIT  # when the child is started without one
 
 SPIN_TICK = 0.05
 """CPU seconds between two looks at where a check spends its time, once one has spun.
@@ -292,7 +294,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
-    emit({"event": "start", "check": location[2].split("[")[0].removeprefix("test_")})
+    emit({"event": Event.START, "check": location[2].split("[")[0].removeprefix("test_")})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -338,7 +340,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tampered = _watchlist.changed() if _watchlist else []
-    emit({"event": "end", "exitstatus": int(exitstatus), "tampered": tampered})
+    emit({"event": Event.END, "exitstatus": int(exitstatus), "tampered": tampered})
 
 
 _phases_key = pytest.StashKey[list]()
@@ -365,7 +367,7 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
             )
     sim = item.stash.get(_sim_key, None)
     record: dict[str, Any] = {
-        "event": "result",
+        "event": Event.RESULT,
         "check": check_name(item),
         "task": task_number(item),
         "status": status,
@@ -390,13 +392,13 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def _student_import() -> Any:
     assert _settings is not None
-    emit({"event": "importing"})
+    emit({"event": Event.IMPORTING})
     module: Any
     try:
         module = import_student_module(_settings.student_file, _settings.module_name)
     except StudentImportError as exc:
         module = exc
-    emit({"event": "imported"})
+    emit({"event": Event.IMPORTED})
     return module
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import dataclasses
 import os
 import select
 import shutil
@@ -97,11 +98,12 @@ def _serve(sock: socket.socket, request: dict[str, Any], results_fd: int,
             raise protocol.ProtocolError(f"file outside the job folder: {relative}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(encoded))
-    argv = [str(a) for a in request.get("argv") or []]
+    config = protocol.ChildConfig.from_dict(request.get("config"))
     output = folder / "output.txt"
     pid = os.fork()
     if pid == 0:
-        _become_child(sock, folder, output, argv, results_fd, missing)
+        _become_child(sock, folder, output, dataclasses.replace(
+            config, results_fd=results_fd, sandboxed=True, missing=tuple(missing)))
     os.close(results_fd)
     protocol.send(sock, {"started": job_id})
     code = _wait(sock, pid, job_id)
@@ -119,8 +121,8 @@ def _serve(sock: socket.socket, request: dict[str, Any], results_fd: int,
                          "output": tail.decode("utf-8", errors="replace")})
 
 
-def _become_child(sock: socket.socket, folder: Path, output: Path, argv: list[str],
-                  results_fd: int, missing: list[str]) -> None:
+def _become_child(sock: socket.socket, folder: Path, output: Path,
+                  config: protocol.ChildConfig) -> None:
     try:
         sock.close()
         os.chdir(folder)
@@ -134,8 +136,7 @@ def _become_child(sock: socket.socket, folder: Path, output: Path, argv: list[st
         signal.signal(signal.SIGINT, signal.default_int_handler)
         from grader.child import entry as child
 
-        child.main([*argv, "--results-fd", str(results_fd), "--sandboxed",
-                    *(arg for what in missing for arg in ("--missing", what))])
+        child.run(config)
     finally:
         os._exit(70)
 

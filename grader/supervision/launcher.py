@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from grader.budgets import OUTPUT_TAIL
+from grader.protocol import ChildConfig
 from grader.supervision.sandbox import child_environment, python_command
 
 __all__ = ["ChildHandle", "launch"]
@@ -67,17 +68,17 @@ class _SpawnedChild:
         return data.decode("utf-8", errors="replace")
 
 
-def launch(argv: list[str], cwd: Path, output: Path, results_fd: int) -> ChildHandle:
-    """Spawn ``python -m grader.child`` in its own session, reporting on ``results_fd``."""
+def launch(config: ChildConfig, cwd: Path, output: Path) -> ChildHandle:
+    """Spawn ``python -m grader.child`` in its own session, reporting on ``config.results_fd``."""
     with open(output, "ab") as out:
         process = subprocess.Popen(
-            [*python_command(), *argv, "--results-fd", str(results_fd)],
+            [*python_command(), "--config", config.to_json()],
             cwd=cwd,
             env=child_environment(cwd),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            pass_fds=(results_fd,),
+            pass_fds=(config.results_fd,),
             start_new_session=True,
         )
     return _SpawnedChild(process, output)

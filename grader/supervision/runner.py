@@ -20,6 +20,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from grader.budgets import AFTER_TROUBLE_TIME_LIMIT, CHECK_GRACE, OUTPUT_TAIL, L
 from grader.course.course import Exercise
 from grader.engine.feedback import Feedback
 from grader.errors import GraderError, MissingFileError
+from grader.protocol import ChildConfig, Event, event_of
 from grader.supervision.judging import NO_JUDGE, Flagged, confirm, preload_suite
 from grader.supervision.launcher import ChildHandle, launch
 from grader.supervision.precompiled import copy_with_bytecode
@@ -272,8 +274,8 @@ def _run_until_every_check_has_a_verdict(
             hard_limit=hard_time_limit(limit, len(remaining)), limits=limits,
             hidden=hidden, cancel=cancel, cell=_live_cell(cells),
         )
-        events = [r.get("event") for r in outcome.records]
-        if "collected" not in events and not outcome.killed_for_time:
+        events = [event_of(r) for r in outcome.records]
+        if Event.COLLECTED not in events and not outcome.killed_for_time:
             # No student code runs before collection: this failure is ours (or the suite's).
             last = outcome.output_tail.strip().splitlines()[-1:] or ["no output"]
             raise GraderError(
@@ -281,21 +283,21 @@ def _run_until_every_check_has_a_verdict(
                 "This is not your code's fault: reinstall with 'pip install -e .' or report it."
             )
         suspicious += _suspicious(outcome.records, remaining, canary_name)
-        vouched = any(r.get("event") == "result" and r.get("check") == canary_name
+        vouched = any(event_of(r) is Event.RESULT and r.get("check") == canary_name
                       and r.get("status") == "failed" for r in outcome.records)
         this_run: set[str] = set()
         for record in outcome.records:
-            if record.get("event") == "isolation" and not unavailable:
+            if event_of(record) is Event.ISOLATION and not unavailable:
                 unavailable = [str(u) for u in record.get("unavailable") or []]
             name = record.get("check")
-            if record.get("event") != "result" or name not in remaining:
+            if event_of(record) is not Event.RESULT or name not in remaining:
                 continue
             this_run.add(name)
             # A pass counts only from a child that went on to fail its planted check:
             # one that stopped first may have written its passes itself and exited.
             if record.get("status") != "passed" or vouched:
                 reported.setdefault(name, record)
-        if "end" in events:
+        if Event.END in events:
             for name in remaining:
                 if name not in reported:  # e.g. pytest.exit() called from student code
                     lost[name] = ("error", Feedback(
@@ -305,12 +307,12 @@ def _run_until_every_check_has_a_verdict(
                     ))
             break
         verdict = _why_child_stopped(outcome)
-        if "importing" in events and "imported" not in events:
+        if Event.IMPORTING in events and Event.IMPORTED not in events:
             for name in remaining:
                 if name not in reported:
                     lost[name] = verdict
             break
-        started = [r.get("check") for r in outcome.records if r.get("event") == "start"]
+        started = [r.get("check") for r in outcome.records if event_of(r) is Event.START]
         culprit = next((n for n in reversed(started) if n not in this_run), None)
         if culprit is None or culprit not in remaining:
             for name in remaining:
@@ -333,7 +335,7 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
         if record.get("tampered"):
             patched = ", ".join(map(str, record["tampered"]))
             evidence.append(f"grading code was patched: {patched[:200]}")
-        if record.get("event") != "result":
+        if event_of(record) is not Event.RESULT:
             continue
         name = record.get("check")
         if not isinstance(name, str):
@@ -346,7 +348,7 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
         elif name in seen:
             evidence.append(f"two results for check {name}")
         seen.add(str(name))
-    if any(r.get("event") == "end" for r in records) and canary_status != "failed":
+    if any(event_of(r) is Event.END for r in records) and canary_status != "failed":
         evidence.append("the planted check did not fail")
     return evidence
 
@@ -379,8 +381,8 @@ class _Channel:
                 continue
             self.data += chunk[:room]
 
-    def new_events(self) -> list[str]:
-        """Event names of complete lines that arrived since the last call."""
+    def new_events(self) -> list[Event]:
+        """Events of complete lines that arrived since the last call (unknown ones left out)."""
         end = self.data.rfind(b"\n", self.offset) + 1
         if end <= self.offset:
             return []
@@ -389,9 +391,11 @@ class _Channel:
         events = []
         for raw in lines:
             try:
-                events.append(str(json.loads(raw).get("event")))
-            except (ValueError, AttributeError, RecursionError):
+                record = json.loads(raw)
+            except (ValueError, RecursionError):
                 continue
+            if isinstance(record, dict) and (event := event_of(record)) is not None:
+                events.append(event)
         return events
 
     def records(self) -> list[dict[str, Any]]:
@@ -440,22 +444,17 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
     """
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     channel = _Channel(read_fd)
-    argv = [
-        "--time-limit", str(time_limit),
-        "--cpu-limit", str(cpu_limit),
-        "--module-name", module_name,
-        "--only", ",".join(checks),
-        "--limits", json.dumps(dataclasses.asdict(limits)),
-    ]
+    def config(where: Callable[[Path], str], **more: Any) -> ChildConfig:
+        return ChildConfig(suite=where(suite), student=where(module_file),
+                           canary=where(canary), module_name=module_name,
+                           checks=tuple(checks), time_limit=time_limit,
+                           cpu_limit=cpu_limit, limits=limits, **more)
+
     try:
         if cell is not None:
             try:
-                job = cell.start(_job_files(workdir), [
-                    *argv,
-                    "--suite", suite.relative_to(workdir).as_posix(),
-                    "--student", module_file.relative_to(workdir).as_posix(),
-                    "--canary", canary.relative_to(workdir).as_posix(),
-                ], write_fd)
+                job = cell.start(_job_files(workdir), config(
+                    lambda path: path.relative_to(workdir).as_posix()), write_fd)
             except CellDead as exc:
                 raise GraderError(f"The grading sandbox failed ({exc}).") from None
             os.close(write_fd)
@@ -464,11 +463,8 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
         else:
             output_path = workdir / "output.txt"
             output_path.write_bytes(b"")
-            handle = launch([
-                *argv, "--suite", str(suite), "--student", str(module_file),
-                "--canary", str(canary),
-                *(arg for path in hidden for arg in ("--hide", str(path))),
-            ], workdir, output_path, write_fd)
+            handle = launch(config(str, hide=tuple(map(str, hidden)), results_fd=write_fd),
+                            workdir, output_path)
             os.close(write_fd)
             write_fd = -1
         try:
@@ -542,10 +538,10 @@ def _watch(process: ChildHandle, channel: _Channel, time_limit: float,
             raise GradingCancelled("grading cancelled")
         now = time.monotonic()
         for event in channel.new_events():
-            if event in ("start", "importing"):
+            if event in (Event.START, Event.IMPORTING):
                 running_since = now
-            elif event in ("result", "imported"):
-                running_since = now if event == "imported" else None
+            elif event in (Event.RESULT, Event.IMPORTED):
+                running_since = now if event is Event.IMPORTED else None
         if now - started > hard_limit or (running_since and now - running_since > overrun):
             process.stop()
             return True

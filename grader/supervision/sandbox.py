@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import protocol
+from grader.protocol import ChildConfig
 
 __all__ = ["Cell", "CellDead", "SandboxUnavailable", "child_environment", "lease_cell",
            "python_command", "sandbox_problem", "shared_cells"]
@@ -302,12 +303,13 @@ class Cell:
         self.unavailable = [str(u)[:200] for u in ready.get("unavailable") or []][:20]
         self.unavailable += self._cgroups.missing
 
-    def start(self, files: dict[str, bytes], argv: list[str], results_fd: int) -> str:
+    def start(self, files: dict[str, bytes], config: ChildConfig, results_fd: int) -> str:
         """Start one grading child; returns its job id. ``results_fd`` is sent, not kept."""
         job = str(next(self._jobs))
         encoded = {name: base64.b64encode(data).decode() for name, data in files.items()}
         try:
-            protocol.send(self._sock, {"run": job, "files": encoded, "argv": argv})
+            protocol.send(self._sock, {"run": job, "files": encoded,
+                                       "config": config.to_dict()})
             protocol.send_fd(self._sock, results_fd)
             answer = protocol.receive(self._sock, ANSWER_PATIENCE)
         except (protocol.ProtocolError, OSError) as exc:
