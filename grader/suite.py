@@ -23,7 +23,7 @@ its plain observations (``observed``, or ``judged`` to judge them here first), a
 """
 
 from grader.budgets import CpuLimitExceeded
-from grader.engine.blocking import describe_frame, loop_runs_here, student_frame
+from grader.engine.blocking import loop_runs_here
 from grader.engine.expectations import (
     WAIT_MISCONCEPTION,
     WAIT_NEXT_STEP,
@@ -41,6 +41,7 @@ from grader.engine.expectations import (
 )
 from grader.engine.fake_io import FakeIO, SourceFailed
 from grader.engine.feedback import CheckFailed, Feedback, fail
+from grader.engine.frames import describe_frame, student_frame
 from grader.engine.observation import Ended, observe
 from grader.engine.observed import judged, observed
 from grader.engine.records import FakeIORecord, Repr, SimulationRecord, TaskRecord

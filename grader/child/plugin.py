@@ -37,9 +37,9 @@ from grader.budgets import (
     cpu_limit_for,
 )
 from grader.child.integrity import Watchlist
-from grader.engine.blocking import student_frame
 from grader.engine.classify import classify_exception
 from grader.engine.feedback import Feedback
+from grader.engine.frames import student_frame
 from grader.engine.simulation import Simulation, StudentAborted
 from grader.engine.student import StudentImportError, StudentModule, import_student_module
 from grader.engine.virtual_loop import DEADLOCK_GRACE

@@ -31,17 +31,21 @@ import concurrent.futures
 import contextlib
 import functools
 import math
-import sys
 import threading
 import time
 import types
 from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from grader.engine import asyncio_internals as internals
+from grader.engine.frames import (
+    describe_frame,
+    locate_in_student_code,
+    student_call,
+    student_frame,
+)
 from grader.engine.virtual_loop import WAIT_SLICE, LoopThreadStuck, VirtualClockLoop, current_job
 
 __all__ = ["TimeGuard", "describe_frame", "locate_in_student_code", "loop_runs_here",
@@ -65,26 +69,8 @@ def _virtual_loop_here() -> VirtualClockLoop | None:
     return loop if isinstance(loop, VirtualClockLoop) else None
 
 
-def describe_frame(frame: FrameType) -> str:
-    """'fetcher.py:12 in fetch_one': how feedback names a place in code."""
-    code = frame.f_code
-    return f"{Path(code.co_filename).name}:{frame.f_lineno} in {code.co_name}"
 
 
-def student_frame(student_file: Path | str | None,
-                  frame: FrameType | None = None) -> FrameType | None:
-    """The innermost frame running ``student_file``, walking out from ``frame``.
-
-    ``frame`` defaults to the caller's. Hidden suites use it (through grader.suite) to
-    say which line of the student's called a fake; the grader to place violations.
-    """
-    if student_file is None:
-        return None
-    wanted = _resolve(str(student_file))
-    frame = frame if frame is not None else sys._getframe(1)
-    while frame is not None and _resolve(frame.f_code.co_filename) != wanted:
-        frame = frame.f_back
-    return frame
 
 
 def loop_runs_here() -> bool:
@@ -92,44 +78,8 @@ def loop_runs_here() -> bool:
     return internals.running_loop() is not None
 
 
-def locate_in_student_code(student_file: Path | None, skip: int = 2) -> str:
-    """'fetcher.py:12 in fetch_one' for the innermost student frame on this stack."""
-    frame: FrameType | None = sys._getframe(skip)
-    found = student_frame(student_file, frame)
-    if found is not None:
-        return describe_frame(found)
-    while frame is not None:  # no student code here: the first frame outside the grader
-        if "/grader/" not in frame.f_code.co_filename.replace("\\", "/"):
-            return describe_frame(frame)
-        frame = frame.f_back
-    return ""
 
 
-_STARTING_A_THREAD = threading.Thread.start.__code__
-
-
-def _student_call(student_file: Path | None, skip: int,
-                  direct: str) -> tuple[str, str] | None:
-    """(student's line, the call it made) when student code is on this stack, else None.
-
-    None as well inside ``Thread.start``, which waits only for the new thread to begin.
-    """
-    if student_file is None:
-        return None
-    wanted = _resolve(str(student_file))
-    frame: FrameType | None = sys._getframe(skip)
-    callee: FrameType | None = None
-    while frame is not None:
-        code = frame.f_code
-        if code is _STARTING_A_THREAD:
-            return None
-        if _resolve(code.co_filename) == wanted:
-            where = describe_frame(frame)
-            if callee is None:
-                return where, direct
-            return where, f"{getattr(callee.f_code, 'co_qualname', callee.f_code.co_name)}()"
-        frame, callee = frame.f_back, frame
-    return None
 
 
 def _sliced_condition_wait(condition: threading.Condition, timeout: float | None,
@@ -181,11 +131,6 @@ def _next_slice(deadline: float | None) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def _resolve(filename: str) -> str:
-    try:
-        return str(Path(filename).resolve())
-    except OSError:
-        return filename
 
 
 class TimeGuard:
@@ -254,8 +199,8 @@ class TimeGuard:
         loop = internals.running_loop()
         if not isinstance(loop, VirtualClockLoop) or loop.is_closed():
             return None
-        # Frames: _student_call, this, condition_wait/thread_join, the patched method.
-        call = _student_call(self.student_file, skip=4, direct=direct)
+        # Frames: student_call, this, condition_wait/thread_join, the patched method.
+        call = student_call(self.student_file, skip=4, direct=direct)
         return None if call is None else (loop, *call)
 
     def condition_wait(self, condition: threading.Condition, timeout: float | None = None) -> bool:

@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 from grader.engine.feedback import Feedback
+from grader.engine.frames import same_file
 
 __all__ = ["describe_exception", "explain_syntax_error", "student_frames"]
 
@@ -54,17 +55,10 @@ def explain_syntax_error(exc: SyntaxError, filename: str) -> Feedback:
     )
 
 
-def _same_file(frame_file: str, student_file: Path) -> bool:
-    try:
-        return Path(frame_file).resolve() == student_file.resolve()
-    except OSError:
-        return False
-
-
 def student_frames(exc: BaseException, student_file: Path) -> list[traceback.FrameSummary]:
     """The frames of ``exc``'s traceback that belong to the student's file."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return [f for f in frames if _same_file(f.filename, student_file)]
+    return [f for f in frames if same_file(f.filename, student_file)]
 
 
 def describe_exception(exc: BaseException, student_file: Path) -> tuple[str, str]:

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from grader.engine import asyncio_internals as internals
+from grader.engine.frames import is_grader_code
 
 __all__ = ["LoopThreadStuck", "SimulationDeadlock", "Violation", "VirtualClockLoop"]
 
@@ -645,7 +646,7 @@ def _describe_callback_owner(owner: Any) -> str:
     coro: Any = owner.get_coro()  # then each cr_await: a coroutine, generator or future
     while coro is not None:
         filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
-        if filename and f"{os.sep}grader{os.sep}" not in filename:
+        if filename and not is_grader_code(filename):
             return f"{coro.__name__}()"
         coro = getattr(coro, "cr_await", None)
     return f"{getattr(owner.get_coro(), '__name__', owner.get_name())}()"
