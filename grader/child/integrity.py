@@ -40,6 +40,8 @@ _WATCHED: dict[str, tuple[str, ...]] = {
     "grader.engine.simulation": ("Simulation",),
     "grader.engine.fake_io": ("FakeIO",),
     "grader.engine.feedback": ("fail", "CheckFailed", "Feedback"),
+    "grader.engine.exceptions": ("CheckFailed", "StudentImportError", "MissingName",
+                                 "StudentAborted", "SimulationDeadlock", "LoopThreadStuck"),
     "grader.engine.expectations": ("expect_equal", "expect_elapsed_at_most",
                                    "expect_no_blocking", "expect_no_pending_tasks",
                                    "expect_all_awaited", "expect_peak_at_most", "same_value",

@@ -11,13 +11,10 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from grader.engine.exceptions import SourceFailed
 from grader.engine.simulation import Operation, Simulation
 
 __all__ = ["FakeIO", "SourceFailed"]
-
-
-class SourceFailed(ConnectionError):
-    """Raised by a fake operation the check configured to fail."""
 
 
 class FakeIO:

@@ -25,6 +25,7 @@ from typing import Any
 
 from grader.engine import asyncio_internals as internals
 from grader.engine.blocking import TimeGuard
+from grader.engine.exceptions import SimulatedTimeout, StudentAborted
 from grader.engine.feedback import Feedback
 from grader.engine.virtual_loop import (
     DEADLOCK_GRACE,
@@ -38,22 +39,6 @@ __all__ = ["Operation", "SimulatedTimeout", "Simulation", "StudentAborted", "tas
 
 DEFAULT_VIRTUAL_LIMIT = 3600.0
 """Simulated seconds after which a run is declared stuck (costs real microseconds)."""
-
-
-class SimulatedTimeout(Exception):
-    """Raised when student code is still running after the virtual time limit."""
-
-
-class StudentAborted(Exception):
-    """Raised when student code raises SystemExit/KeyboardInterrupt inside a check.
-
-    pytest treats a KeyboardInterrupt as the end of the whole session; converting it
-    keeps the remaining checks running and gives this one a clear verdict.
-    """
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(f"{type(original).__name__}: {original}")
-        self.original = original
 
 
 @dataclass

@@ -16,33 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.budgets import CpuLimitExceeded
+from grader.engine.exceptions import MissingName, StudentImportError
 from grader.engine.feedback import Feedback
 from grader.engine.tracebacks import describe_exception, explain_syntax_error
 
 __all__ = ["MissingName", "StudentImportError", "StudentModule", "import_student_module"]
-
-
-class StudentImportError(Exception):
-    """Raised when the student's module cannot be imported; carries the explanation."""
-
-    def __init__(self, feedback: Feedback, traceback_text: str = "", *,
-                 timed_out: bool = False) -> None:
-        super().__init__(feedback.what)
-        self.feedback = feedback
-        self.traceback_text = traceback_text
-        self.timed_out = timed_out
-
-
-class MissingName(AttributeError):
-    """Raised when a hidden test asks for a name the student's module doesn't define."""
-
-    def __init__(self, name: str, filename: str) -> None:
-        super().__init__(name)
-        self.feedback = Feedback(
-            what=f"We can't find `{name}` in {filename}.",
-            misconception="The grader calls your code by the names the task gives.",
-            next_step=f"Define `{name}` (check the spelling), or undo a rename.",
-        )
 
 
 def import_student_module(path: Path, module_name: str) -> types.ModuleType:

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from grader.engine import asyncio_internals as internals
+from grader.engine.exceptions import LoopThreadStuck, SimulationDeadlock
 from grader.engine.frames import is_grader_code
 
 __all__ = ["LoopThreadStuck", "SimulationDeadlock", "Violation", "VirtualClockLoop"]
@@ -87,21 +88,6 @@ _job_of_thread = threading.local()
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
-
-
-class SimulationDeadlock(RuntimeError):
-    """Raised when every task waits and nothing (timer, job, I/O) could ever wake one."""
-
-
-class LoopThreadStuck(BaseException):
-    """Raised in student code blocking the loop's thread in a wait no thread could end.
-
-    A BaseException, so an ``except Exception`` in student code can't swallow it.
-    """
-
-    def __init__(self, where: str, call: str) -> None:
-        super().__init__(f"{call} at {where} can never return")
-        self.where, self.call = where, call
 
 
 @dataclass(frozen=True)
