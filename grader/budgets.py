@@ -18,6 +18,9 @@ __all__ = [
     "DEFAULT_CPU_LIMIT",
     "DEFAULT_TIME_LIMIT",
     "OUTPUT_TAIL",
+    "RESULT_CHANNEL_BUDGET",
+    "RESULT_CHANNEL_LIMIT",
+    "TIMELINE_OPERATIONS",
     "CpuLimitExceeded",
     "Limits",
     "cpu_limit_for",
@@ -42,6 +45,16 @@ AFTER_TROUBLE_CPU_LIMIT = 0.5
 
 OUTPUT_TAIL = 4000
 """Characters of a child's own output kept for diagnostics (a crash before collection)."""
+
+RESULT_CHANNEL_LIMIT = 8 * 1024 * 1024
+"""Bytes of records the parent reads from one child; past them the channel has overflowed."""
+
+RESULT_CHANNEL_BUDGET = 6 * 1024 * 1024
+"""Bytes of records an honest child sends at most: a result that would pass it is sent
+short (an error saying so), so an overflowing channel means someone else wrote on it."""
+
+TIMELINE_OPERATIONS = 500
+"""Operations of one check's timeline kept (the first ones); the real suites record ~200."""
 
 CHECK_GRACE = 2.0
 """Real seconds past a check's limit before the parent stops the child from outside."""

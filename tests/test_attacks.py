@@ -172,6 +172,8 @@ FORGING = [
     Attack("forges_channel_then_silences_it", reason="Flagged for review"),
     Attack("floods_channel_after_forging", reason="Flagged for review"),
     Attack("writes_garbage_records"),
+    Attack("swallows_own_results", reason="Flagged for review"),
+    Attack("reports_malformed_fields", reason="Flagged for review"),
     Attack("forges_observations_then_exits", succeeds_today=FORGE_PIPE),
     Attack("forges_observations_then_silences", succeeds_today=FORGE_PIPE),
 ]
@@ -189,6 +191,7 @@ SANDBOX = [
            succeeds_today="the hidden suite's module stays in sys.modules after its file is "
            "deleted; its constants and judges reach feedback through an exception"),
     Attack("signals_and_syscalls", at_most=7, reason="FINDINGS nothing"),
+    Attack("reopens_channel_by_path", at_most=7, reason="FINDINGS nothing"),
     Attack("fills_scratch", at_most=7),
     Attack("memory_bomb_20_processes", at_most=7),
     Attack("floods_stdout", at_most=7),

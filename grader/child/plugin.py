@@ -33,6 +33,8 @@ import pytest
 from grader.budgets import (
     AFTER_TROUBLE_CPU_LIMIT,
     AFTER_TROUBLE_TIME_LIMIT,
+    RESULT_CHANNEL_BUDGET,
+    TIMELINE_OPERATIONS,
     CpuLimitExceeded,
     cpu_limit_for,
 )
@@ -69,17 +71,46 @@ def configure(config: ChildConfig, student_file: Path,
     ``student_file`` is ``config.student`` resolved; ``confine`` applies the child's
     protections and returns the ones it could not apply.
     """
-    global _settings, _watchlist
+    global _settings, _watchlist, _sent
+    _sent = 0
     _settings = _Settings(student_file, config.module_name, config.results_fd,
                           config.time_limit, confine, config.cpu_limit)
     _watchlist = Watchlist()
     _spun_in.clear()
 
 
+_sent = 0  # bytes written on the results channel so far
+
+
 def emit(record: dict[str, Any]) -> None:
+    """Write one record, whole, within the channel's budget.
+
+    A result that would pass :data:`RESULT_CHANNEL_BUDGET` is sent short, as an error
+    saying why: the parent reads an overflowing channel as forged, so an honest child
+    must never fill it.
+    """
+    global _sent
     assert _settings is not None
     line = (json.dumps(record, default=str) + "\n").encode()
-    os.write(_settings.results_fd, line)
+    if _sent + len(line) > RESULT_CHANNEL_BUDGET and record.get("event") == Event.RESULT:
+        line = (json.dumps(_too_large(record)) + "\n").encode()
+    view = memoryview(line)
+    while view:  # a signal (the CPU watch) can cut a write short
+        written = os.write(_settings.results_fd, view)
+        view = view[written:]
+    _sent += len(line)
+
+
+def _too_large(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: record.get(key) for key in ("event", "check", "task", "duration")} | {
+        "status": "error",
+        "feedback": Feedback(
+            "What this check saw of your code (its return values, printed output and "
+            "timeline) was too large to report.",
+            next_step="Return and print what the task asks for, not megabytes of data.",
+        ).to_dict(),
+        "traceback": "",
+    }
 
 
 def check_name(item: pytest.Item) -> str:
@@ -382,8 +413,17 @@ def _record_for(item: pytest.Item, phases: list) -> dict[str, Any]:
         record["observed"] = observed
     if sim is not None and (sim.operations or sim.budget is not None):
         record["sim_elapsed"] = round(sim.elapsed, 6)
-        record["timeline"] = sim.timeline()
+        record["timeline"] = _bounded(sim.timeline())
     return record
+
+
+def _bounded(timeline: dict[str, Any]) -> dict[str, Any]:
+    """At most TIMELINE_OPERATIONS operations, the first ones, and how many were left out."""
+    operations = timeline["operations"]
+    if len(operations) > TIMELINE_OPERATIONS:
+        timeline = {**timeline, "operations": operations[:TIMELINE_OPERATIONS],
+                    "dropped": len(operations) - TIMELINE_OPERATIONS}
+    return timeline
 
 
 # -- fixtures -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import re
 import secrets
 import select
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.budgets import AFTER_TROUBLE_TIME_LIMIT, CHECK_GRACE, OUTPUT_TAIL, Limits, cpu_limit_for
+from grader.budgets import (
+    AFTER_TROUBLE_TIME_LIMIT,
+    CHECK_GRACE,
+    OUTPUT_TAIL,
+    RESULT_CHANNEL_LIMIT,
+    Limits,
+    cpu_limit_for,
+)
 from grader.course.course import Exercise
 from grader.engine.feedback import Feedback
 from grader.errors import GraderError, MissingFileError
@@ -56,6 +64,7 @@ class _ChildOutcome:
     returncode: int | None
     killed_for_time: bool
     output_tail: str
+    channel_trouble: list[str]  # why the channel itself can't be trusted; empty if honest
 
 
 def hard_time_limit(time_limit: float, checks: int) -> float:
@@ -282,13 +291,17 @@ def _run_until_every_check_has_a_verdict(
                 f"The grader could not run the hidden tests ({last[0][:200]}). "
                 "This is not your code's fault: reinstall with 'pip install -e .' or report it."
             )
+        suspicious += outcome.channel_trouble
         suspicious += _suspicious(outcome.records, remaining, canary_name)
         vouched = any(event_of(r) is Event.RESULT and r.get("check") == canary_name
                       and r.get("status") == "failed" for r in outcome.records)
         this_run: set[str] = set()
         for record in outcome.records:
             if event_of(record) is Event.ISOLATION and not unavailable:
-                unavailable = [str(u) for u in record.get("unavailable") or []]
+                missing = record.get("unavailable")
+                if missing is not None and not _strings(missing):
+                    suspicious.append("a malformed report of the child's protections")
+                unavailable = [str(u) for u in missing] if isinstance(missing, list) else []
             name = record.get("check")
             if event_of(record) is not Event.RESULT or name not in remaining:
                 continue
@@ -326,15 +339,22 @@ def _run_until_every_check_has_a_verdict(
     return reported, lost, unavailable, suspicious
 
 
+def _strings(value: object) -> bool:
+    """Is ``value`` what an honest child sends for a list of names: a list of strings?"""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str) -> list[str]:
     """Evidence that a child's report was forged; empty for an honest run."""
     evidence = []
     seen: set[str] = set()
     canary_status = None
     for record in records:
-        if record.get("tampered"):
-            patched = ", ".join(map(str, record["tampered"]))
-            evidence.append(f"grading code was patched: {patched[:200]}")
+        tampered = record.get("tampered")
+        if tampered and not _strings(tampered):
+            evidence.append("a malformed report of patched grading code")
+        elif tampered:
+            evidence.append(f"grading code was patched: {', '.join(tampered)[:200]}")
         if event_of(record) is not Event.RESULT:
             continue
         name = record.get("check")
@@ -356,7 +376,7 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
 class _Channel:
     """The read end of the pipe a child reports on: bounded, and never blocking."""
 
-    LIMIT = 8 * 1024 * 1024  # bytes of records one child may send; the rest is ignored
+    LIMIT = RESULT_CHANNEL_LIMIT  # bytes of records one child may send; the rest is ignored
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -397,6 +417,33 @@ class _Channel:
             if isinstance(record, dict) and (event := event_of(record)) is not None:
                 events.append(event)
         return events
+
+    def trouble(self) -> list[str]:
+        """Why this channel's records can't be trusted: overflow, or lines that are no records.
+
+        An honest child writes only whole records naming an event (a line cut short by
+        its death is the last one, unterminated, and is not counted), within a budget well
+        under :data:`LIMIT`. Anything else was written by someone else, e.g. to hide the
+        child's own results behind a flood or inside a broken line.
+        """
+        found = []
+        if self.overflowed:
+            found.append("the result channel overflowed")
+        complete = self.data[:self.data.rfind(b"\n") + 1]
+        garbled = 0
+        lines = _lines(bytes(complete))
+        if len(lines) >= MAX_RECORDS:
+            found.append(f"over {MAX_RECORDS} lines on the result channel")
+        for raw in lines:
+            try:
+                record = json.loads(raw.decode("utf-8", errors="replace"))
+            except (ValueError, RecursionError):
+                record = None
+            if not isinstance(record, dict) or event_of(record) is None:
+                garbled += 1
+        if garbled:
+            found.append(f"{garbled} line(s) on the result channel were not records")
+        return found
 
     def records(self) -> list[dict[str, Any]]:
         records = []
@@ -442,7 +489,10 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
     Records travel on a pipe made for this child alone: nothing is left on disk for a
     later child to read, and a crash can never leave an earlier run's lines behind.
     """
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    # A socket, not a pipe: /proc/self/fd/N cannot reopen a socket (ENXIO), so code
+    # in the child that finds its number still has no file to write through.
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    read_fd, write_fd = ours.detach(), theirs.detach()
     channel = _Channel(read_fd)
     def config(where: Callable[[Path], str], **more: Any) -> ChildConfig:
         return ChildConfig(suite=where(suite), student=where(module_file),
@@ -481,6 +531,7 @@ def _run_child(workdir: Path, suite: Path, canary: Path, module_file: Path, modu
         returncode=handle.returncode,
         killed_for_time=killed_for_time,
         output_tail=handle.output_tail(),
+        channel_trouble=channel.trouble(),
     )
 
 

@@ -46,6 +46,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.budgets import TIMELINE_OPERATIONS
+
 __all__ = [
     "LABEL_LIMIT",
     "NAME_LIMIT",
@@ -65,7 +67,7 @@ TRACEBACK_LIMIT = 20_000  # characters of a trimmed traceback
 NAME_LIMIT = 300  # characters of a one-line identifier: a student folder, a check, a path
 LABEL_LIMIT = 100  # characters of an operation's label on a timeline
 OUTCOME_LIMIT = 20  # characters of an operation's outcome ("ok", "error", "cancelled")
-OPERATIONS_LIMIT = 500  # operations kept of one timeline; the real suites record at most ~200
+OPERATIONS_LIMIT = TIMELINE_OPERATIONS  # operations kept of one timeline (grader.budgets)
 NUMBER_LIMIT = 1e9  # seconds (about 32 years): more than any grading can honestly report
 
 # Escape sequences (ECMA-48), in 7-bit (ESC ...) and 8-bit (C1) form:

@@ -391,6 +391,12 @@ _DENIED_NAMES = {
 
 _CALL_ONLY = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 _ATTRGETTERS = frozenset({"operator.attrgetter", "operator.methodcaller"})
+_OPENS_FILES = {"logging.basicConfig": frozenset({"filename", "filemode", "handlers"})}
+"""Allowed functions that open a file by name when given these keywords: called directly,
+without them and without ``**``, they only set up logging to the console."""
+_PROCESS_PATHS = re.compile(r"(?:^|/)(?:proc|sys)(?:/|$)|/dev/(?:fd|std|tty|pts)")
+"""Text naming the process's own files (/proc/self/fd/3, /dev/fd/3): no exercise needs
+them, and they reach the grader's channels."""
 
 _METHOD_DECORATORS = frozenset({
     "property", "classmethod", "staticmethod", "functools.cached_property",
@@ -987,6 +993,8 @@ class _Screen:
                                            and parent.value is node):
             self.flag(node, f"passes the module `{self.aliases[name]}` around as a value; use "
                             f"its names directly, such as `{name}.something`", name)
+        elif self.aliases.get(name) in _OPENS_FILES and not direct_call:
+            self.flag(node, f"uses `{name}` as a value; call it directly", name)
         elif self.aliases.get(name) in _ATTRGETTERS and not direct_call:
             self.flag(node, f"uses `{name}` as a value; call it directly with the attribute "
                             "names written out", name)
@@ -1101,6 +1109,9 @@ class _Screen:
                                                          and parent.func is node):
             self.flag(node, f"uses `{_short(node)}` as a value; call it directly with the "
                             "attribute names written out")
+        elif self.resolve(node) in _OPENS_FILES and not (isinstance(parent, ast.Call)
+                                                         and parent.func is node):
+            self.flag(node, f"uses `{_short(node)}` as a value; call it directly")
         elif attr == "__class__" and self.is_class_valued(node):
             self.check_class_value(node)
         self.visit(node.value)
@@ -1114,9 +1125,29 @@ class _Screen:
             self.check_attrgetter(node, self.resolve(func) or "")
         elif isinstance(func, ast.Attribute) and func.attr in ("format", "format_map"):
             self.check_template(node)
+        if (opener := self.resolve(func)) in _OPENS_FILES:
+            self.check_file_opener(node, opener or "")
         if self.is_class_valued(node):
             self.check_class_value(node)
         self.children(node)
+
+    def check_file_opener(self, node: ast.Call, name: str) -> None:
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                self.flag(node, f"calls `{name}` with `**` arguments worked out at run time; "
+                                "write the keywords out")
+            elif keyword.arg in _OPENS_FILES[name]:
+                self.flag(node, f"calls `{name}` with `{keyword.arg}=`, which opens a file; "
+                                "log to the console (no filename), or print")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            self.flag(node, f"calls `{name}` with `*` arguments worked out at run time")
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if isinstance(text, str) and _PROCESS_PATHS.search(text):
+            self.flag(node, "names the process's own files (/proc, /sys, /dev/fd); no "
+                            "exercise needs them")
 
     def visit_MatchClass(self, node: ast.MatchClass) -> None:
         for attr in node.kwd_attrs:
