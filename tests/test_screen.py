@@ -267,6 +267,28 @@ HOSTILE = {
                           "    @staticmethod\n"
                           "    def peek(self):\n"
                           "        self._now = 0  # <-"),
+    "declared_private_name_of_the_loop": ("import asyncio\n"
+                                          "class Account:\n"
+                                          "    def __init__(self):\n"
+                                          "        self._now = 0\n"
+                                          "def peek(x: Account):\n"
+                                          "    return x._now  # <-\n"
+                                          "async def f():\n"
+                                          "    return peek(asyncio.get_running_loop())"),
+    "declared_private_name_of_a_task": ("class Job:\n"
+                                        "    _state = 'PENDING'\n"
+                                        "def finish(task):\n"
+                                        "    task._state = 'FINISHED'  # <-"),
+    "logging_opens_a_file": ("import logging\n"
+                             "logging.basicConfig(filename='/tmp/x', filemode='w')  # <-"),
+    "logging_opens_by_spread": ("import logging\n"
+                                "logging.basicConfig(**{'filename': 'x'})  # <-"),
+    "logging_opener_as_value": ("import logging\n"
+                                "setup = logging.basicConfig  # <-\n"
+                                "setup(filename='x')"),
+    "process_files_by_name": ("def channel(n):\n"
+                              "    return f'/proc/self/fd/{n}'  # <-"),
+    "dev_fd_by_name": ("CHANNEL = '/dev/fd/3'  # <-"),
     "class_decorator": ("def grab(cls):\n"
                         "    return cls\n"
                         "@grab  # <-\n"
@@ -294,6 +316,21 @@ def test_there_are_at_least_forty_hostile_snippets() -> None:
 
 
 LOOK_ALIKES = {
+    "own_private_names_on_parameters": ("import asyncio\n"
+                                        "class Account:\n"
+                                        "    _opened = 0\n"
+                                        "    def __init__(self):\n"
+                                        "        self._lock = asyncio.Lock()\n"
+                                        "        self._balance = 0\n"
+                                        "    def _audit(self):\n"
+                                        "        return self._balance\n"
+                                        "async def deposit(account, amount):\n"
+                                        "    async with account._lock:\n"
+                                        "        account._balance += amount\n"
+                                        "    return account._audit(), Account._opened"),
+    "logging_to_the_console": ("import logging\n"
+                               "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+                               "log = logging.getLogger(__name__)"),
     "protocol_dunders": ("def f(x, e):\n"
                          "    return (hasattr(x, '__await__'), getattr(x, 'name', None),\n"
                          "            type(e).__name__, e.__class__.__name__, e.__cause__)"),

@@ -194,7 +194,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         self.violations: list[Violation] = []
         self._describe_location = describe_location or (lambda: "")
         self._now = 0.0
-        self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
         self._jobs: list[_Job] = []
         self._sleepers: list[_Sleeper] = []
         self._seq = itertools.count()
@@ -230,7 +230,7 @@ class VirtualClockLoop(internals.SteppedLoop):
     def advance(self, seconds: float) -> None:
         """Move the clock forward, as if the loop thread had been frozen for ``seconds``."""
         if seconds > 0:
-            with self._lock:
+            with self._state_lock:
                 self._now += seconds
 
     def _run_step(self, handle: events.Handle, run: Callable[[], None]) -> None:
@@ -257,7 +257,7 @@ class VirtualClockLoop(internals.SteppedLoop):
     def _before_iteration(self) -> None:
         """Before an iteration may wait: jump the clock, or suspect a deadlock."""
         deadlock_suspected = False
-        with self._lock:
+        with self._state_lock:
             if not internals.has_ready_callbacks(self) and self._jobs_idle():
                 timer = internals.next_timer_when(self)
                 sleeper = self._sleepers[0].wake_at if self._sleepers else None
@@ -337,7 +337,7 @@ class VirtualClockLoop(internals.SteppedLoop):
             executor, concurrent.futures.ThreadPoolExecutor
         )
         job = _Job(executor=executor, real_work=True)
-        with self._lock:
+        with self._state_lock:
             self._jobs.append(job)
         future: asyncio.Future[_T]
         if is_thread_pool:
@@ -355,7 +355,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         jumps while no job it knows of is running.
         """
         job = _Job(executor=None, state="running")
-        with self._lock:
+        with self._state_lock:
             self._jobs.append(job)
         try:
             await super().shutdown_default_executor()
@@ -394,7 +394,7 @@ class VirtualClockLoop(internals.SteppedLoop):
 
         def report(change: int) -> None:
             nonlocal blocked
-            with self._lock:
+            with self._state_lock:
                 was_waiting = blocked > 0 and not answered
                 blocked += change
                 waiting = blocked > 0 and not answered
@@ -404,7 +404,7 @@ class VirtualClockLoop(internals.SteppedLoop):
 
         def done(_future: concurrent.futures.Future) -> None:
             nonlocal answered
-            with self._lock:
+            with self._state_lock:
                 if blocked > 0 and not answered:
                     job.awaiting_loop -= 1
                 answered = True
@@ -413,7 +413,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         future.add_done_callback(done)
 
     def _forget_job(self, job: _Job) -> None:
-        with self._lock:
+        with self._state_lock:
             if job in self._jobs:
                 self._jobs.remove(job)
 
@@ -433,7 +433,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         if isinstance(fn, _JobCall):  # from run_in_executor, which counts its own jobs
             return real_submit(pool, fn, *args, **kwargs)
         job = _Job(executor=pool)
-        with self._lock:
+        with self._state_lock:
             self._jobs.append(job)
         try:
             call = functools.partial(fn, *args, **kwargs)
@@ -493,7 +493,7 @@ class VirtualClockLoop(internals.SteppedLoop):
     def sleep_in_job(self, job: _Job, seconds: float) -> None:
         """Called on a worker thread: block it until the virtual clock has moved on."""
         event = threading.Event()
-        with self._lock:
+        with self._state_lock:
             job.state = "sleeping"
             heapq.heappush(
                 self._sleepers, _Sleeper(self._now + max(seconds, 0.0), next(self._seq), job, event)
@@ -513,7 +513,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         move the clock directly (see sleep_outside and drive_frozen). If the clock moved,
         the wait blocked the loop for that long: a "wait" violation at the student's line.
         """
-        with self._lock:
+        with self._state_lock:
             outer = self._freeze is not None
             if not outer:
                 self._freeze = _Freeze(self._now, where, call)
@@ -521,7 +521,7 @@ class VirtualClockLoop(internals.SteppedLoop):
             yield
         finally:
             if not outer:
-                with self._lock:
+                with self._state_lock:
                     freeze, self._freeze = self._freeze, None
                 assert freeze is not None
                 frozen_for = self._now - freeze.started
@@ -531,20 +531,20 @@ class VirtualClockLoop(internals.SteppedLoop):
 
     def drive_frozen(self) -> None:
         """From the blocked loop thread: move the clock on for executor jobs asleep on it."""
-        with self._lock:
+        with self._state_lock:
             if self._sleepers and self._jobs_idle(loop_frozen=True):
                 self._now = max(self._now, self._sleepers[0].wake_at)
                 self._wake_due_sleepers()
 
     def wait_out_frozen(self, seconds: float) -> None:
         """From the blocked loop thread: a timed wait nobody can end lasts its timeout."""
-        with self._lock:
+        with self._state_lock:
             if self._freeze is not None:
                 self._now = max(self._now, self._freeze.started + max(seconds, 0.0))
 
     def nothing_could_end_a_wait(self) -> bool:
         """From the blocked loop thread: no job and no other thread exists to end its wait."""
-        with self._lock:
+        with self._state_lock:
             if self._jobs:
                 return False
         return not self._other_threads_alive()
@@ -562,7 +562,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         began_frozen = self._freeze is not None
         deadline = _real_monotonic() + seconds
         while True:
-            with self._lock:
+            with self._state_lock:
                 freeze = self._freeze
                 if freeze is not None:
                     begin = freeze.thread_clocks.get(
@@ -593,7 +593,7 @@ class VirtualClockLoop(internals.SteppedLoop):
         # that depends on load, not on the code: its CPU is no measure of the code.
         charge = 0.0 if _stopped_from_outside(callback) else cpu_charge(cost)
         if charge:
-            with self._lock:
+            with self._state_lock:
                 self._now += charge
 
     def _record_cpu_violation(self, callback: Any, cost: float) -> None:
@@ -647,14 +647,14 @@ class _JobCall(Generic[_T]):
         self.loop, self.job, self.func, self.args = loop, job, func, args
 
     def __call__(self) -> _T:
-        with self.loop._lock:
+        with self.loop._state_lock:
             self.job.state = "running"
         _job_of_thread.current = (self.loop, self.job)
         try:
             return self.func(*self.args)
         finally:
             _job_of_thread.current = None
-            with self.loop._lock:
+            with self.loop._state_lock:
                 self.job.state = "finished"
 
 

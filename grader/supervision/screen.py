@@ -236,6 +236,43 @@ _LOOP_OUTSIDE = frozenset({
 
 
 @cache
+def _grader_private_names() -> frozenset[str]:
+    """Private names of what a verdict rests on: the grader's engine, asyncio's loop,
+    tasks, futures and handles, the pools and threads they use.
+
+    A student's own class may use a private name (``self._lock``) and reach it on an
+    instance passed in (``account._lock``), unless the name is one of these: then the
+    same code could reach the grader's objects instead.
+    """
+    names: set[str] = set()
+    engine = Path(__file__).resolve().parents[1] / "engine"
+    for path in [*sorted(engine.glob("*.py")), engine.parent / "suite.py"]:
+        for node in ast.walk(_parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    import concurrent.futures
+
+    loop = asyncio.SelectorEventLoop()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        timer = loop.call_later(1.0, print)
+        objects: list[object] = [
+            loop, timer, loop.create_future(), asyncio.Task, asyncio.TaskGroup(),
+            asyncio.Timeout(None), concurrent.futures.Future(), pool, threading.Thread(),
+        ]  # modules' own private names are refused as module members already
+        names.update(name for obj in objects for name in dir(obj))
+        timer.cancel()
+    finally:
+        loop.close()
+        pool.shutdown()
+    return frozenset(n for n in names if _is_private(n) and not _is_dunder(n))
+
+
+@cache
 def _grader_loop_names() -> frozenset[str]:
     """The public names the grader's VirtualClockLoop adds to asyncio's selector loop."""
     source = (Path(__file__).resolve().parents[1] / "engine" / "virtual_loop.py").read_text(
@@ -519,6 +556,7 @@ class _Screen:
         self.refused: set[str] = set()  # local names bound by refused imports
         self.classes: dict[str, ast.ClassDef] = {}
         self.declared: set[str] = set()  # public attributes the student's classes set
+        self.declared_private: set[str] = set()  # and the private ones (``self._lock``)
         self.own_dunders: set[str] = set()
         # method -> its trusted self/cls name
         self.privilege: dict[ast.FunctionDef | ast.AsyncFunctionDef, str] = {}
@@ -685,6 +723,8 @@ class _Screen:
                         self.own_dunders.add(name)
                     elif not name.startswith("_"):
                         self.declared.add(name)
+                    else:
+                        self.declared_private.add(name)
                     if any(self.resolve(d) == "property" for d in statement.decorator_list):
                         properties.add(name)
                     self.collect_method(statement, properties)
@@ -695,6 +735,8 @@ class _Screen:
                         for name in _target_names(target):
                             if not name.startswith("_"):
                                 self.declared.add(name)
+                            elif not _is_dunder(name):
+                                self.declared_private.add(name)
         self.own_dunders -= _DENIED_DUNDERS
 
     def class_body(self, cls: ast.ClassDef) -> Iterator[ast.stmt]:
@@ -759,8 +801,11 @@ class _Screen:
         # Attributes this class declares through self.
         for node in ast.walk(method):
             access = self.self_access(node, trusted)
-            if access and not isinstance(access[1], ast.Load) and not access[0].startswith("_"):
-                self.declared.add(access[0])
+            if access and not isinstance(access[1], ast.Load):
+                if not access[0].startswith("_"):
+                    self.declared.add(access[0])
+                elif not _is_dunder(access[0]):
+                    self.declared_private.add(access[0])
 
     def collect_self_only(self) -> None:
         """Methods doing through ``self`` what would be refused on a foreign object."""
@@ -1189,11 +1234,18 @@ class _Screen:
         if attr == "__init__":
             return self.init_problem(node)
         problem = self.plain_problem(attr, ctx)
-        if problem is None and writes and attr not in self.declared and not (
+        if problem is None and writes and attr not in self.declared and not self.own_private(
+                attr) and not (
                 isinstance(base, ast.Name) and _nfkc(base.id) in self.own_instances):
             problem = (f"changes `{attr}` on an object your code did not create; only your "
                        "own classes' attributes may be set")
         return problem
+
+    def own_private(self, attr: str) -> bool:
+        """A private name the student's own classes set, and nothing the grading rests on
+        carries: ``account._lock`` on an instance passed in reaches the student's lock."""
+        return (attr in self.declared_private and not _is_dunder(attr)
+                and attr not in _grader_private_names() and attr not in self.stand_in)
 
     def class_method_problem(self, attr: str) -> str:
         return (f"takes the method `{attr}` from its class instead of an instance, which "
@@ -1237,6 +1289,8 @@ class _Screen:
                 return None
             return self.dunder_problem(attr)
         if attr.startswith("_"):
+            if self.own_private(attr):
+                return None
             return (f"uses `{attr}`, a private part of an object your code did not create; "
                     "use its public methods instead")
         if attr in _FRAME_NAMES:
