@@ -565,6 +565,9 @@ BAB = ["b finished", "a finished", "b finished"]
 BA_CALL = "jobs.start('b'); 0.7 s later jobs.start('a'); await jobs.wait_for_all()"
 AGAIN_CALL = f"{BA_CALL}; then await jobs.wait_for_all() a second time"
 BAB_CALL = f"{AGAIN_CALL}; then jobs.start('b') again and await jobs.wait_for_all()"
+AF = ["a finished", "f finished"]
+AF_CALL = ("jobs.start('a'); jobs.start('f'); 0.5 s later (with 'f' done and 'a' still "
+           "running) await jobs.wait_for_all()")
 
 
 @pytest.mark.task(2)
@@ -579,8 +582,14 @@ def test_finished_jobs_are_kept(student, sim, office):
         again = as_list(await jobs.wait_for_all())  # nothing new: the same two results
         jobs.start("b")  # the same name again: a job of its own
         third = as_list(await jobs.wait_for_all())
+        third_at = asyncio.get_running_loop().time()
+        mixed_jobs = student.BackgroundJobs()
+        mixed_jobs.start("a")  # takes 1.0 s
+        mixed_jobs.start("f")  # takes 0.3 s
+        await asyncio.sleep(0.5)  # 'f' is done, 'a' is still running
+        mixed = as_list(await mixed_jobs.wait_for_all())
         return {"results": results, "returned_at": returned_at, "again": again,
-                "third": third, "third_at": asyncio.get_running_loop().time()}
+                "third": third, "third_at": third_at, "mixed": mixed}
 
     return judged(judge_finished_jobs_are_kept, **run_jobs(sim, scenario),
                   uses=student.uses(*CONSTRUCTS), **office.seen())
@@ -637,6 +646,25 @@ def judge_finished_jobs_are_kept(seen):
         misconception="wait_for_all returns every job started so far, in start order; "
         "starting 'b' again adds a third job.",
         next_step="Append every task start() creates to one list and await them all.",
+    )
+    mixed = seen["mixed"]
+    if mixed == AF[::-1]:
+        fail(
+            f"`{AF_CALL}` returned {mixed!r}: the job that had already finished came "
+            "first, although 'a' was started before it.",
+            misconception="wait_for_all returns the results in the order the jobs were "
+            "started, whether a job finished before the call or only during it; putting "
+            "the finished ones first (or collecting results as they complete) reorders "
+            "them.",
+            next_step="Read every result from your list of tasks in start order, done or "
+            "not: asyncio.gather(*tasks) waits for the rest and keeps that order.",
+        )
+    in_start_order(mixed, AF, call=AF_CALL, uses=seen["uses"], finished=AF[::-1])
+    expect_equal(
+        mixed, AF, call=AF_CALL,
+        misconception="wait_for_all returns every job's result in the order the jobs "
+        "were started.",
+        next_step="Keep the tasks in a list in start order and await them all.",
     )
     expect_results_made(seen["io"], ["run_job('b')", "run_job('a')"], BAB_CALL,
                         by=seen["third_at"])
