@@ -473,8 +473,9 @@ def overlapping_update(store) -> tuple[str, str]:
 
 
 LOCK_GAPS = {
-    "read": " Two deposits read at once, so they did not wait for one shared lock: a lock "
-    "made inside deposit (a new one per call) never makes anyone wait.",
+    "read": " Two deposits read at once, so the read was not inside a lock they both "
+    "wait for: either the read comes before `async with` (outside the lock), or each "
+    "deposit takes a lock of its own (a new one per call never makes anyone wait).",
     "write": " A lock protects only what is inside it: released between the read and the "
     "write, it leaves that gap open.",
 }
@@ -538,3 +539,90 @@ def judge_only_the_update_is_locked(seen):
             "load and the save inside it.",
         )
     expect_elapsed_at_most(sim, DEPOSIT_BUDGET, what="ten deposits at once")
+
+
+# Two accounts at once: deposits into different accounts have nothing to wait for.
+SPLIT_AMOUNTS = {"A": [10, 20, 30, 40, 50], "B": [60, 70, 80, 90, 100]}
+SPLIT_BUDGET = 2.6  # shown on the timeline: ~1.1 s of approvals, then 1.0 s of updates each
+SPLIT_CALL = ("ten deposits at once, five into Account A and five into Account B (both "
+              f"opened with {OPENING})")
+
+
+class TwoStores(Bank):
+    """Like Bank, with each account's loads and saves on a timeline of its own."""
+
+    def __init__(self, sim, accounts: dict) -> None:
+        super().__init__(sim)
+        self.names = {id(account): name for name, account in accounts.items()}
+        self.stores = {name: FakeIO(sim) for name in accounts}
+
+    def store_of(self, account) -> FakeIO:
+        return self.stores.get(self.names.get(id(account)), self.store)
+
+    async def load_balance(self, account) -> int:
+        await self.store_of(account).operation("load balance", LOAD_SECONDS)
+        return account.stored_balance
+
+    async def save_balance(self, account, balance: int) -> None:
+        await self.store_of(account).operation(f"save {balance}", SAVE_SECONDS)
+        account.stored_balance = balance
+
+
+@pytest.mark.task(2)
+def test_each_account_has_its_own_lock(student, sim, frozen):
+    accounts = {name: student.Account(OPENING) for name in SPLIT_AMOUNTS}
+    bank = TwoStores(sim, accounts)
+    for name in ("approve", "load_balance", "save_balance"):
+        student.replace(name, getattr(bank, name))
+    for account in accounts.values():
+        guard_object(account, frozen)
+
+    async def both_at_once() -> None:
+        pairs = zip(*([(accounts[name], amount) for amount in amounts]
+                      for name, amounts in SPLIT_AMOUNTS.items()), strict=True)
+        await asyncio.gather(*(student.deposit(account, amount)
+                               for pair in pairs for account, amount in pair))
+
+    try:
+        sim.run(both_at_once(), what=SPLIT_CALL)
+    except BaseException:
+        frozen.check()
+        raise
+    frozen.check()
+    return judged(judge_each_account_has_its_own_lock, frozen=frozen.seen(), sim=sim,
+                  approvals=bank.approvals, store=bank.store, store_a=bank.stores["A"],
+                  store_b=bank.stores["B"])
+
+
+def first_overlap(first, second) -> bool:
+    """Did any operation of one timeline run while one of the other was unfinished?"""
+    return any(a.end is not None and b.end is not None and a.start < b.end - EPS
+               and b.start < a.end - EPS
+               for a in first.operations for b in second.operations)
+
+
+def judge_each_account_has_its_own_lock(seen):
+    expect_never_froze(seen["frozen"])
+    expect_told(seen["approvals"].operations, lambda i, _label: approval_seconds(i))
+    for store in (seen["store_a"], seen["store_b"]):
+        expect_told(store.operations,
+                    lambda _i, label: LOAD_SECONDS if label == "load balance" else SAVE_SECONDS)
+    if seen["store"].operations:
+        impossible("a balance was read or saved for an account the check never made")
+    # Lost deposits and a lock held through the approval have checks of their own
+    # (no_lost_deposits, only_the_update_is_locked, which this one requires): here only
+    # whether two accounts' updates ever ran side by side.
+    sim = seen["sim"]
+    if not first_overlap(seen["store_a"], seen["store_b"]):
+        sim.budget = SPLIT_BUDGET
+        fail(
+            f"Ran {SPLIT_CALL}: it took {sim.elapsed:.1f} s of simulated time, and no "
+            "update of account A ever ran beside one of account B. Deposits into different "
+            "accounts waited for each other: they all took turns on one lock.",
+            misconception="A lock made once for the whole module, or as a class attribute "
+            "of Account, is shared by every account. It keeps the balances right, but a "
+            "deposit then waits for deposits into other accounts, whose balances it never "
+            "touches.",
+            next_step="Create the lock in `Account.__init__` (`self.lock = asyncio.Lock()`), "
+            "so each account has its own, and take the lock of the account you deposit into.",
+        )
