@@ -173,6 +173,7 @@ FORGING = [
     Attack("floods_channel_after_forging", reason="Flagged for review"),
     Attack("writes_garbage_records"),
     Attack("swallows_own_results", reason="Flagged for review"),
+    Attack("closes_channel_after_forging"),
     Attack("reports_malformed_fields", reason="Flagged for review"),
     Attack("forges_observations_then_exits", succeeds_today=FORGE_PIPE),
     Attack("forges_observations_then_silences", succeeds_today=FORGE_PIPE),

@@ -293,8 +293,11 @@ def _run_until_every_check_has_a_verdict(
             )
         suspicious += outcome.channel_trouble
         suspicious += _suspicious(outcome.records, remaining, canary_name)
-        vouched = any(event_of(r) is Event.RESULT and r.get("check") == canary_name
-                      and r.get("status") == "failed" for r in outcome.records)
+        # Passes count only from a child that failed its planted check and then ended its
+        # session: a child that stopped (or was stopped) first may have written them itself.
+        vouched = Event.END in events and any(
+            event_of(r) is Event.RESULT and r.get("check") == canary_name
+            and r.get("status") == "failed" for r in outcome.records)
         this_run: set[str] = set()
         for record in outcome.records:
             if event_of(record) is Event.ISOLATION and not unavailable:

@@ -237,16 +237,21 @@ _LOOP_OUTSIDE = frozenset({
 
 @cache
 def _grader_private_names() -> frozenset[str]:
-    """Private names of what a verdict rests on: the grader's engine, asyncio's loop,
-    tasks, futures and handles, the pools and threads they use.
+    """Private names of what a verdict rests on: the grader's own code and pytest's,
+    asyncio's loop, tasks, futures, handles and the primitives a suite may share, the
+    pools and threads they use.
 
     A student's own class may use a private name (``self._lock``) and reach it on an
     instance passed in (``account._lock``), unless the name is one of these: then the
     same code could reach the grader's objects instead.
     """
+    import _pytest
+
     names: set[str] = set()
-    engine = Path(__file__).resolve().parents[1] / "engine"
-    for path in [*sorted(engine.glob("*.py")), engine.parent / "suite.py"]:
+    grader = Path(__file__).resolve().parents[1]  # what runs beside student code, only
+    beside = [*sorted((grader / "engine").glob("*.py")), *sorted((grader / "child").glob("*.py")),
+              grader / "suite.py", grader / "protocol.py", grader / "budgets.py"]
+    for path in [*beside, *sorted(Path(_pytest.__file__).parent.rglob("*.py"))]:
         for node in ast.walk(_parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute):
                 names.add(node.attr)
@@ -263,6 +268,7 @@ def _grader_private_names() -> frozenset[str]:
         objects: list[object] = [
             loop, timer, loop.create_future(), asyncio.Task, asyncio.TaskGroup(),
             asyncio.Timeout(None), concurrent.futures.Future(), pool, threading.Thread(),
+            asyncio.Lock(), asyncio.Event(), asyncio.Semaphore(), asyncio.Queue(),
         ]  # modules' own private names are refused as module members already
         names.update(name for obj in objects for name in dir(obj))
         timer.cancel()
@@ -427,6 +433,10 @@ _DENIED_NAMES = {
 }
 
 _CALL_ONLY = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+_STREAM_INTERNALS = frozenset({"raw", "buffer", "fileno", "detach"})
+"""What lies behind a text stream (``sys.stdout.buffer.raw`` is an ``io.FileIO``): refused
+on any object but the student's own ``self``, whatever the student's classes declare."""
+_CLASS_NAME_PARTS = frozenset({"__name__", "__qualname__", "__module__"})
 _ATTRGETTERS = frozenset({"operator.attrgetter", "operator.methodcaller"})
 _OPENS_FILES = {"logging.basicConfig": frozenset({"filename", "filemode", "handlers"})}
 """Allowed functions that open a file by name when given these keywords: called directly,
@@ -1157,8 +1167,10 @@ class _Screen:
         elif self.resolve(node) in _OPENS_FILES and not (isinstance(parent, ast.Call)
                                                          and parent.func is node):
             self.flag(node, f"uses `{_short(node)}` as a value; call it directly")
-        elif attr == "__class__" and self.is_class_valued(node):
-            self.check_class_value(node)
+        elif attr == "__class__":
+            self.check_class_of(node, node.value)
+            if self.is_class_valued(node):
+                self.check_class_value(node)
         self.visit(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -1172,9 +1184,32 @@ class _Screen:
             self.check_template(node)
         if (opener := self.resolve(func)) in _OPENS_FILES:
             self.check_file_opener(node, opener or "")
+        if self.resolve(func) == "type" and len(node.args) == 1 and not node.keywords:
+            self.check_class_of(node, node.args[0])
         if self.is_class_valued(node):
             self.check_class_value(node)
         self.children(node)
+
+    def check_class_of(self, node: ast.AST, of: ast.AST) -> None:
+        """``type(x)`` or ``x.__class__``: its name, a comparison or an isinstance test.
+
+        Anything else hands a class to code that can call it, and the class of a library
+        object can be one that opens files (``type(sys.stdout.buffer.raw)`` is
+        ``io.FileIO``). ``type(self)`` in the student's own methods is theirs.
+        """
+        if self.is_trusted(of):
+            return
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Attribute) and _nfkc(parent.attr) in _CLASS_NAME_PARTS:
+            return
+        if isinstance(parent, ast.Compare):
+            return
+        if (isinstance(parent, ast.Call) and self.resolve(parent.func) in ("isinstance",
+                                                                         "issubclass")
+                and len(parent.args) == 2 and parent.args[1] is node):
+            return
+        self.flag(node, f"uses `{_short(node)}`, the class of an object, as a value; only "
+                        "its `__name__`, a comparison or isinstance may use it")
 
     def check_file_opener(self, node: ast.Call, name: str) -> None:
         for keyword in node.keywords:
@@ -1296,6 +1331,9 @@ class _Screen:
         if attr in _FRAME_NAMES:
             return (f"uses `{attr}`, which reaches the interpreter's frames and tracebacks; "
                     "no exercise needs that")
+        if attr in _STREAM_INTERNALS:
+            return (f"uses `{attr}`, which reaches the file behind a stream; print, or write "
+                    "to an io.StringIO, instead")
         if attr in _GENERATOR_STATE and "generator-internals" not in self.policy.allow:
             return (f"uses `{attr}`, a generator's internal state, which this exercise "
                     "doesn't need")

@@ -623,6 +623,7 @@ def judge_each_account_has_its_own_lock(seen):
             "of Account, is shared by every account. It keeps the balances right, but a "
             "deposit then waits for deposits into other accounts, whose balances it never "
             "touches.",
-            next_step="Create the lock in `Account.__init__` (`self.lock = asyncio.Lock()`), "
-            "so each account has its own, and take the lock of the account you deposit into.",
+            next_step="Give every account a lock of its own, made when the account is made "
+            "(not once for the module or the class), and take the lock of the account you "
+            "deposit into.",
         )
