@@ -17,6 +17,7 @@ __all__ = [
     "CHECK_GRACE",
     "DEFAULT_CPU_LIMIT",
     "DEFAULT_TIME_LIMIT",
+    "GRADING_CPU_COUNT",
     "OUTPUT_TAIL",
     "RESULT_CHANNEL_BUDGET",
     "RESULT_CHANNEL_LIMIT",
@@ -55,6 +56,11 @@ short (an error saying so), so an overflowing channel means someone else wrote o
 
 TIMELINE_OPERATIONS = 500
 """Operations of one check's timeline kept (the first ones); the real suites record ~200."""
+
+GRADING_CPU_COUNT = 8
+"""What ``os.cpu_count()`` answers in a grading child. Default pool sizes follow it
+(``ProcessPoolExecutor()``, ``ThreadPoolExecutor()``), so a submission that leaves them
+to the machine is graded the same on a 2-core CI runner and a 64-core server."""
 
 CHECK_GRACE = 2.0
 """Real seconds past a check's limit before the parent stops the child from outside."""

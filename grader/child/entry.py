@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from grader.budgets import GRADING_CPU_COUNT
 from grader.protocol import ChildConfig, ProtocolError
 
 
@@ -36,6 +37,8 @@ def run(config: ChildConfig) -> NoReturn:
     canary = Path(config.canary).resolve() if config.canary else None
 
     from grader.child.isolation import confine, confine_in_sandbox
+
+    _pin_cpu_count(GRADING_CPU_COUNT)
 
     hidden = (suite.parent, *map(Path, config.hide))
 
@@ -93,3 +96,17 @@ def run(config: ChildConfig) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(code))
+
+
+def _pin_cpu_count(count: int) -> None:
+    """Every way the standard library counts cores answers ``count`` in this process.
+
+    Before student code runs: a pool left at its default size must not be graded by the
+    machine it happens to run on.
+    """
+    def counted() -> int:
+        return count
+
+    os.cpu_count = counted
+    if hasattr(os, "process_cpu_count"):  # 3.13+: what pools use by default
+        os.process_cpu_count = counted

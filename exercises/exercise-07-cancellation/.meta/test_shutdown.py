@@ -212,6 +212,12 @@ def expect_sent_and_closed(conns: list[dict], sent: object) -> None:
                  misconception="worker should return how many jobs it sent.",
                  next_step="Count the jobs as they are sent and return the count.")
     expect_all_closed(conns, situation=f"After `{call}` finished normally")
+    if len(conns) > 1:
+        fail(f"`{call}` opened {len(conns)} connections for its 3 jobs.",
+             misconception="The worker opens one connection and sends every job over it; "
+             "a connection per job pays for opening and closing again and again.",
+             next_step="Open the connection once, before the first job, and close it once "
+             "at the end.")
 
 
 @pytest.mark.task(1)
@@ -595,13 +601,28 @@ def test_counts_cancelled_tasks(student, sim):
         ]
 
     report = run_shutdown(sim, student, make_tasks, settle=0.5)
+    try:
+        empty, empty_error = sim.run(student.cancel_all([]), what="cancel_all([])"), None
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # explained to the student, whatever it is
+        empty, empty_error = None, f"{type(exc).__name__}: {exc}"[:160]
     return judged(judge_counts_cancelled_tasks, shutdown=vars(report), io=io,
-                  uses=student.uses(*ESCAPE_NAMES))
+                  uses=student.uses(*ESCAPE_NAMES), empty=empty, empty_error=empty_error)
 
 
 def judge_counts_cancelled_tasks(seen):
     report = judged_shutdown(seen, COUNT_DELAYS)
     expect_nothing_escaped(report, COUNT_SETUP, seen["uses"])
+    if seen["empty_error"]:
+        fail(f"`cancel_all([])` raised {seen['empty_error'].rstrip('.')}.",
+             misconception="With no tasks there is nothing to cancel or wait for, and no "
+             "exception may escape from cancel_all: the answer is 0. (asyncio.wait refuses "
+             "an empty collection; gather of nothing returns at once.)",
+             next_step="Make sure an empty list of tasks returns 0.")
+    expect_equal(seen["empty"], 0, call="cancel_all([])",
+                 misconception="With no tasks, none ended cancelled.",
+                 next_step="Make sure an empty list of tasks returns 0.")
     returned, expected = report.returned, len(ENDED_CANCELLED)
     if same_value(returned, expected) and not report.still_running:
         return

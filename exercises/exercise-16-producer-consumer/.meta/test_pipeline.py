@@ -27,6 +27,7 @@ DOWNLOAD_SECONDS = 0.1
 # Each resize a hundredth of a second longer than the one before: no two end together.
 RESIZE_SECONDS = 1.0
 RESIZE_BUDGET = 4.6  # 10 resizes on 3 workers: four rounds of about 1 s, plus downloads
+LATE_RETURN = 0.05  # simulated seconds between the last resize's end and the return
 STUCK_LIMIT = 120.0  # simulated seconds; a correct run needs under 5
 
 
@@ -101,6 +102,7 @@ class Run:
     idle_workers: int = 0
     # The tasks it left running when it returned: (cancel requests, chain of awaits).
     pending: list[tuple[int, list[str]]] = field(default_factory=list)
+    returned_at: float | None = None  # simulated time make_thumbnails returned
 
     def snapshot(self, sim) -> None:
         if sim.main_task is not None and not sim.main_task.done():
@@ -114,7 +116,7 @@ class Run:
         return dict(result=self.result, stuck=self.stuck, main_waits_in=self.main_waits_in,
                     unfinished=self.unfinished, idle_workers=self.idle_workers,
                     pending=self.pending, downloads=self.studio.downloads,
-                    resizes=self.studio.resizes)
+                    resizes=self.studio.resizes, returned_at=self.returned_at)
 
 
 def waiting_in(task: asyncio.Task) -> list[str]:
@@ -153,6 +155,7 @@ def make(student, sim, urls, workers=3, maxsize=2) -> dict:
     try:
         run.result = sim.run(student.make_thumbnails(list(urls), workers, maxsize),
                              limit=STUCK_LIMIT, what=call)
+        run.returned_at = sim.now()
     except SimulationDeadlock:
         run.snapshot(sim)
         run.stuck = "every task was waiting and nothing could ever wake one up"
@@ -401,7 +404,22 @@ def test_returns_when_done(student, sim):
 
 
 def judge_returns_when_done(seen):
-    expect_clean_stop(seen["run"], MAIN_CALL)
+    run = seen["run"]
+    expect_clean_stop(run, MAIN_CALL)
+    ended = [op.end for op in run["resizes"].operations if op.end is not None]
+    returned = run["returned_at"]
+    if ended and returned is not None and returned > max(ended) + LATE_RETURN:
+        fail(
+            f"`{MAIN_CALL}` returned at t={returned:.2f} s, {returned - max(ended):.2f} s "
+            f"after the last resize ended (t={max(ended):.2f} s): the work was done, but "
+            "something kept the call waiting.",
+            misconception="A worker that stops by itself after waiting a while for an "
+            "image (a timeout on `queue.get()`) makes every run wait out that timeout, and "
+            "it would give up early whenever the producer is slower than the timeout. The "
+            "workers should be told when the work is over.",
+            next_step="Stop the workers the moment the last image is handled: a stop "
+            "signal per worker, or cancel them once the queue is joined.",
+        )
 
 
 EMPTY_CALL = "make_thumbnails([], workers=3, maxsize=2)"
