@@ -79,6 +79,7 @@ class Simulation:
     budget: float | None = None
     elapsed: float = 0.0
     started: float = 0.0  # loop time when the last ``run`` began
+    ended: float | None = None  # loop time when the last ``run`` returned or was stopped
     main_task: asyncio.Task | None = None
     _loop: VirtualClockLoop | None = None
     _guard: TimeGuard | None = None
@@ -174,7 +175,8 @@ class Simulation:
             raise StudentAborted(exc) from exc
         finally:
             watchdog.cancel()
-            self.elapsed = loop.time() - start
+            self.ended = loop.time()
+            self.elapsed = self.ended - start
             asyncio.set_event_loop(None)
 
     async def _watched(self, awaitable: Awaitable[Any]) -> Any:
@@ -214,10 +216,20 @@ class Simulation:
         return found
 
     def timeline(self) -> dict[str, Any]:
-        """Plain data for the report: the operations and the time budget, if any."""
+        """Plain data for the report: the operations and the time budget, if any.
+
+        An operation that ended only after the last run returned or was stopped is shown
+        as still running: a worker thread can finish one while the check is torn down,
+        sooner or later depending on the machine, and the timeline shows the run.
+        """
+        operations = []
+        for op in sorted(self.operations, key=lambda op: (op.start, op.label)):
+            shown = op.to_dict()
+            if self.ended is not None and op.end is not None and op.end > self.ended + 1e-9:
+                shown["end"] = None
+            operations.append(shown)
         return {
-            "operations": [op.to_dict() for op in
-                           sorted(self.operations, key=lambda op: (op.start, op.label))],
+            "operations": operations,
             "budget": self.budget,
             "elapsed": round(self.elapsed, 6),
         }
