@@ -41,7 +41,7 @@ from grader.engine.expectations import (
 )
 from grader.engine.fake_io import FakeIO, SourceFailed
 from grader.engine.feedback import CheckFailed, Feedback, fail
-from grader.engine.frames import describe_frame, student_frame
+from grader.engine.frames import describe_frame, loop_header, student_frame
 from grader.engine.observation import Ended, observe
 from grader.engine.observed import judged, observed
 from grader.engine.records import FakeIORecord, Repr, SimulationRecord, TaskRecord
@@ -78,6 +78,7 @@ __all__ = [
     "expect_peak_at_most",
     "fail",
     "judged",
+    "loop_header",
     "loop_runs_here",
     "observe",
     "observed",

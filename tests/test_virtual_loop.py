@@ -603,3 +603,19 @@ def test_a_task_factory_of_the_students_is_used_as_it_is() -> None:
         assert made == [task] and type(task) is asyncio.Task
     finally:
         loop.close()
+
+
+def test_a_spin_is_placed_at_its_loop_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Which line of a spinning loop the CPU limit catches is chance; the header is not."""
+    from grader.engine.frames import loop_header
+
+    source = tmp_path / "spin.py"
+    source.write_text("def f(done):\n"
+                      "    total = 0\n"
+                      "    while not done():\n"
+                      "        total += 1\n"
+                      "        for _ in range(3):\n"
+                      "            pass\n"
+                      "    return total\n")
+    assert [loop_header(str(source), n) for n in range(1, 8)] == [1, 2, 3, 3, 5, 5, 7]
+    assert loop_header(str(tmp_path / "missing.py"), 4) == 4

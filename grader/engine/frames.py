@@ -8,6 +8,7 @@ this code the grader's own?
 
 from __future__ import annotations
 
+import ast
 import sys
 import threading
 from functools import lru_cache
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 __all__ = ["GRADER_PACKAGE", "describe_frame", "is_grader_code", "locate_in_student_code",
-           "same_file", "student_call", "student_frame"]
+           "loop_header", "same_file", "student_call", "student_frame"]
 
 GRADER_PACKAGE = Path(__file__).resolve().parents[1]
 """The ``grader`` package folder: code under it is the grader's, never the student's."""
@@ -102,3 +103,30 @@ def student_call(student_file: Path | None, skip: int,
             return where, f"{getattr(callee.f_code, 'co_qualname', callee.f_code.co_name)}()"
         frame, callee = frame.f_back, frame
     return None
+
+
+@lru_cache(maxsize=64)
+def _loops(filename: str, size: int) -> tuple[tuple[int, int], ...]:
+    """(first line, last line) of every loop in a file, innermost last among nested."""
+    try:
+        tree = ast.parse(Path(filename).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return ()
+    spans = [(node.lineno, node.end_lineno or node.lineno) for node in ast.walk(tree)
+             if isinstance(node, ast.For | ast.AsyncFor | ast.While)]
+    return tuple(sorted(spans))
+
+
+def loop_header(filename: str, lineno: int) -> int:
+    """The first line of the innermost loop around ``lineno`` (``lineno`` if none).
+
+    A spinning loop stopped from outside (the CPU limit) is caught on whichever of its
+    lines was running at that instant, which the machine decides; its header names the
+    place the same way every time.
+    """
+    try:
+        size = Path(filename).stat().st_size  # part of the cache key: a re-saved file
+    except OSError:
+        return lineno
+    around = [span for span in _loops(filename, size) if span[0] <= lineno <= span[1]]
+    return max(around)[0] if around else lineno

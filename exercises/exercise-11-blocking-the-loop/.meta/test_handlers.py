@@ -14,6 +14,7 @@ code runs. Only the judges' conditions earn points.
 
 import asyncio
 import inspect
+import linecache
 import time
 import traceback
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from grader.suite import (
     expect_equal,
     fail,
     judged,
+    loop_header,
     loop_runs_here,
     ran_one_after_another,
     student_frame,
@@ -194,8 +196,11 @@ def spin_guard(student: Any, run: Callable[[], Any]) -> tuple[Any, dict[str, Any
     except CpuLimitExceeded as exc:
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if Path(f.filename).name == MODULE]
-        where = (f"{MODULE}:{frames[-1].lineno} in {frames[-1].name}: "
-                 f"`{(frames[-1].line or '').strip()[:80]}`") if frames else ""
+        where = ""
+        if frames:  # the loop's header: which of its lines the stop caught is chance
+            line = loop_header(frames[-1].filename, frames[-1].lineno or 0)
+            text = linecache.getline(frames[-1].filename, line).strip()[:80]
+            where = f"{MODULE}:{line} in {frames[-1].name}: `{text}`"
         return None, {"where": where, "uses": student.uses(*SPIN_NAMES)}
 
 

@@ -827,7 +827,8 @@ def too_many_why(uses: dict) -> dict[str, str]:
 def expect_next_read_starts_at_once(drive: DriveRecord, *, call: str, started: float) -> None:
     """Judged from the timeline: three reads start at once, and each later read starts the
     moment an earlier one ends (a slot left idle while reads wait is a missed promise)."""
-    ops = sorted((op for op in drive.ops if op.end is not None), key=lambda op: op.start)
+    ops = sorted((op for op in drive.ops if op.end is not None),
+                 key=lambda op: (op.start, op.label))  # equal starts: by name, not by thread
     first = ops[:READ_LIMIT]
     late_first = [op for op in first if op.start > started + 1e-6]
     if late_first:
