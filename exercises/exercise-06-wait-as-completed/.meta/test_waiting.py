@@ -52,12 +52,16 @@ def call(sim, student, make: Callable[[], Any], *, what: str, delays: dict[str, 
     return observe(sim, make(), what=what, io=io)
 
 
+NOT_AWAITABLE = ("can't be used in 'await' expression",  # Python 3.11 to 3.13
+                 "can't be awaited")  # 3.14: "'NoneType' object can't be awaited"
+
+
 def reraise_unexpected(ended: Ended, what: str) -> None:
     """An error the check did not ask for is the student's own: explain it or show it."""
     error = ended.error
     if error is None:
         return
-    if isinstance(error, TypeError) and "can't be used in 'await' expression" in str(error):
+    if isinstance(error, TypeError) and any(words in str(error) for words in NOT_AWAITABLE):
         fail(
             f"Called {what}; it raised TypeError: {error}. Something that is not awaitable "
             "was awaited: report is a plain function, and what it returns (None) cannot be "
