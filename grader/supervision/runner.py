@@ -377,7 +377,7 @@ def _suspicious(records: list[dict[str, Any]], expected: list[str], canary: str)
 
 
 class _Channel:
-    """The read end of the pipe a child reports on: bounded, and never blocking."""
+    """The read end of the socket a child reports on: bounded, and never blocking."""
 
     LIMIT = RESULT_CHANNEL_LIMIT  # bytes of records one child may send; the rest is ignored
 
@@ -387,6 +387,7 @@ class _Channel:
         self.data = bytearray()
         self.offset = 0
         self.overflowed = False
+        self._parsed: tuple[int, list[object]] | None = None  # (bytes parsed, values)
 
     def drain(self) -> None:
         while True:
@@ -432,32 +433,33 @@ class _Channel:
         found = []
         if self.overflowed:
             found.append("the result channel overflowed")
-        complete = self.data[:self.data.rfind(b"\n") + 1]
-        garbled = 0
-        lines = _lines(bytes(complete))
-        if len(lines) >= MAX_RECORDS:
+        decoded = self._decoded()
+        if len(decoded) >= MAX_RECORDS:
             found.append(f"over {MAX_RECORDS} lines on the result channel")
-        for raw in lines:
-            try:
-                record = json.loads(raw.decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                record = None
-            if not isinstance(record, dict) or event_of(record) is None:
-                garbled += 1
+        complete = decoded[:-1] if self._unterminated() else decoded
+        garbled = sum(not isinstance(r, dict) or event_of(r) is None for r in complete)
         if garbled:
             found.append(f"{garbled} line(s) on the result channel were not records")
         return found
 
     def records(self) -> list[dict[str, Any]]:
-        records = []
-        for raw in _lines(bytes(self.data)):
-            try:
-                record = json.loads(raw.decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):  # e.g. a line nested 100,000 deep
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
+        return [record for record in self._decoded() if isinstance(record, dict)]
+
+    def _unterminated(self) -> bool:
+        """Does the data end in a line without its newline (a child cut short mid-write)?"""
+        return bool(self.data[self.data.rfind(b"\n") + 1:].strip())
+
+    def _decoded(self) -> list[object]:
+        """Each non-blank line decoded once (None where it is no JSON), for both readers."""
+        if self._parsed is None or self._parsed[0] != len(self.data):
+            values: list[object] = []
+            for raw in _lines(bytes(self.data)):
+                try:
+                    values.append(json.loads(raw.decode("utf-8", errors="replace")))
+                except (ValueError, RecursionError):  # e.g. a line nested 100,000 deep
+                    values.append(None)
+            self._parsed = (len(self.data), values)
+        return self._parsed[1]
 
 
 MAX_RECORDS = 10_000  # lines of one child's channel looked at; an honest run sends ~20
