@@ -215,9 +215,15 @@ def test_concurrent_writers_all_land(db: Path) -> None:
                 store.record_attempt(result)
     """
     children = [_child(code) for _ in range(writers)]
-    for child in children:
-        _, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
+    try:
+        for child in children:
+            _, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+    finally:  # one writer failing must not leave the others running into the next test
+        for child in children:
+            if child.returncode is None:
+                child.kill()
+                child.communicate()
     with ProgressStore.open(db) as store:
         store.check_integrity()
         attempts = store.attempts()
